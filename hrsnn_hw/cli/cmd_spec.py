@@ -1,0 +1,43 @@
+"""``hrsnn-hw spec``: validate a design file and print its statistics."""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from ..io import write_json_atomic
+from ..spec import NEURON_FIELDS, load_spec, save_spec
+
+NAME = "spec"
+HELP = "validate a design/spec file and print its statistics"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", help="design or spec file (JSON or TOML), e.g. reference/hrsnn.json")
+    parser.add_argument("--n-input", type=int, default=None, help="override the number of input channels")
+
+
+def spec_summary(spec) -> dict:
+    pops = {}
+    for pop in spec.populations:
+        pops[pop.name] = {"n": pop.n, "excitatory": pop.excitatory,
+                          **{f: {"mean": float(np.mean(getattr(pop, f))), "std": float(np.std(getattr(pop, f))),
+                                 "min": float(np.min(getattr(pop, f))), "max": float(np.max(getattr(pop, f)))}
+                             for f in NEURON_FIELDS}}
+    projs = {p.name: {"n_synapses": p.n_synapses, "p": p.probability,
+                      "weight_mean_V": float(np.mean(p.weight)) if p.n_synapses else 0.0}
+             for p in spec.projections}
+    stdp = {r.projection: {"eta_plus_mean": float(np.mean(r.eta_plus)), "eta_plus_cv":
+                           float(np.std(r.eta_plus) / max(np.mean(r.eta_plus), 1e-300)), "w_max": r.w_max}
+            for r in spec.stdp}
+    return {"name": spec.name, "seed": spec.seed, "dt": spec.dt, "n_neurons": spec.n_neurons,
+            "n_input": spec.n_input, "populations": pops, "projections": projs, "stdp": stdp}
+
+
+def run(args: argparse.Namespace) -> dict:
+    spec = load_spec(args.spec, n_input=args.n_input, seed=args.seed if args.seed else None)
+    summary = spec_summary(spec)
+    if args.out:
+        save_spec(spec, args.out / f"{spec.name}.spec.json")
+        write_json_atomic(args.out / f"{spec.name}.summary.json", summary)
+    return summary
