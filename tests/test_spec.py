@@ -1,0 +1,159 @@
+"""NetworkSpec: sampling, validation errors (field, value, range), round trips."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hrsnn_hw.errors import SpecError
+from hrsnn_hw.io import read_json
+from hrsnn_hw.spec import build_spec, load_spec, make_arm, save_spec
+
+REF = Path(__file__).resolve().parent.parent / "reference"
+
+
+@pytest.fixture(scope="module")
+def design() -> dict:
+    return read_json(REF / "hrsnn.json")
+
+
+def _bad(design: dict, mutate) -> SpecError:
+    d = copy.deepcopy(design)
+    mutate(d)
+    with pytest.raises(SpecError) as info:
+        build_spec(d)
+    return info.value
+
+
+def test_reference_design_samples_expected_structure(design):
+    spec = build_spec(design)
+    assert spec.n_neurons == 200
+    assert [p.name for p in spec.populations] == ["exc", "inh"]
+    tau_m = spec.population("exc").tau_m
+    assert tau_m.min() >= 0.002 and tau_m.max() <= 0.4
+    # gamma with cv 0.6 really is heterogeneous; clipping keeps the mean near 20 ms
+    assert 0.3 < tau_m.std() / tau_m.mean() < 0.9
+    assert abs(tau_m.mean() - 0.02) < 0.005
+    w = spec.recurrent_weights()
+    exc = spec.is_excitatory()
+    assert (w[:, exc] >= 0).all() and (w[:, ~exc] <= 0).all()  # Dale's law
+    assert np.all(np.diag(w) == 0)  # no autapses by default
+    rule = spec.stdp_rule("exc->exc")
+    assert rule is not None and rule.eta_plus.shape == (spec.projection("exc->exc").n_synapses,)
+
+
+def test_sampling_is_reproducible_and_seed_dependent(design):
+    a, b = build_spec(design), build_spec(design)
+    c = build_spec(design, seed=2)
+    assert np.array_equal(a.neuron_param("tau_m"), b.neuron_param("tau_m"))
+    assert np.array_equal(a.recurrent_weights(), b.recurrent_weights())
+    assert not np.array_equal(a.neuron_param("tau_m"), c.neuron_param("tau_m"))
+
+
+def test_arms_share_connectivity_and_differ_only_in_heterogeneity(design):
+    het = build_spec(design)
+    hom = build_spec(make_arm(design, hetero_neurons=False, hetero_stdp=False))
+    assert np.array_equal(het.recurrent_weights(), hom.recurrent_weights())
+    assert np.array_equal(het.input_weights(), hom.input_weights())
+    assert np.ptp(hom.population("exc").tau_m) == 0
+    assert hom.population("exc").tau_m[0] == pytest.approx(0.02)
+    assert np.ptp(hom.stdp_rule("exc->exc").eta_plus) == 0
+    mixed = build_spec(make_arm(design, hetero_neurons=True, hetero_stdp=False))
+    assert np.array_equal(mixed.neuron_param("tau_m"), het.neuron_param("tau_m"))
+
+
+def test_reference_arm_files_match_make_arms(design):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_arms", REF / "make_arms.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for name, arm in mod.arms_from(design).items():
+        assert read_json(REF / f"{name}.json") == json.loads(json.dumps(arm)), name
+
+
+def test_save_load_round_trip_is_bit_exact(design, tmp_path):
+    spec = build_spec(design)
+    path = save_spec(spec, tmp_path / "s.json")
+    back = load_spec(path)
+    for f in ("tau_m", "tau_syn", "v_th", "refractory", "bias"):
+        assert np.array_equal(back.neuron_param(f), spec.neuron_param(f))
+    assert np.array_equal(back.recurrent_weights(), spec.recurrent_weights())
+    assert np.array_equal(back.stdp[0].tau_plus, spec.stdp[0].tau_plus)
+    # a saved spec can be re-sampled for another input size from the design it records
+    other = load_spec(path, n_input=7)
+    assert other.n_input == 7 and other.input_weights().shape == (200, 7)
+
+
+def test_toml_design_loads(tmp_path):
+    text = """
+format = "hrsnn_hw.spec"
+version = 1
+name = "tiny"
+seed = 3
+dt = 0.001
+n_input = 2
+[populations.exc]
+n = 4
+tau_m = {dist = "gamma", mean = 0.02, cv = 0.3}
+tau_syn = 0.005
+v_th = 0.02
+[projections."input->exc"]
+p = 1.0
+weight = 0.001
+"""
+    path = tmp_path / "tiny.toml"
+    path.write_text(text)
+    spec = load_spec(path)
+    assert spec.n_neurons == 4 and spec.projection("input->exc").n_synapses == 8
+
+
+@pytest.mark.parametrize("mutate, parameter, allowed", [
+    (lambda d: d["populations"]["exc"].__setitem__("tau_m", -0.01), "populations.exc.tau_m", "(0, inf) s"),
+    (lambda d: d["populations"]["exc"].__setitem__("tau_syn", 0.0), "populations.exc.tau_syn", "(0, inf) s"),
+    (lambda d: d["populations"]["inh"].__setitem__("v_th", float("nan")), "populations.inh.v_th", None),
+    (lambda d: d["populations"]["exc"].__setitem__("refractory", float("inf")), "populations.exc.refractory", None),
+    (lambda d: d["projections"]["exc->exc"].__setitem__("p", 1.5), "projections.exc->exc.p", "[0, 1]"),
+    (lambda d: d["projections"]["exc->inh"].__setitem__("p", -0.1), "projections.exc->inh.p", "[0, 1]"),
+    (lambda d: d["populations"]["exc"].__setitem__("n", 0), "populations.exc.n", "integers >= 1"),
+    (lambda d: d["populations"]["exc"].__setitem__("v_th", [0.02] * 3), "populations.exc.v_th", "length 160"),
+    (lambda d: d["populations"]["exc"].__setitem__("tau_mm", 0.02), "populations.exc.tau_mm", None),
+    (lambda d: d.__setitem__("colour", "red"), "colour", None),
+    (lambda d: d.__setitem__("version", 99), "version", "1"),
+    (lambda d: d.__setitem__("dt", 0.0), "dt", "(0, inf) s"),
+    (lambda d: d["stdp"]["exc->exc"].__setitem__("tau_plus", {"dist": "gamma", "mean": -1, "cv": 0.5}),
+     "stdp.exc->exc.tau_plus.mean", "(0, inf)"),
+    (lambda d: d["stdp"]["exc->exc"].__setitem__("w_max", 0.0), "stdp.exc->exc.w_max", "(0, inf) V"),
+    (lambda d: d["projections"]["exc->exc"].__setitem__("weight", {"dist": "gamma", "mean": 0.01, "cv": 0.5}),
+     "projections.exc->exc.weight", "[0, 0.004] V"),
+])
+def test_bad_specs_name_field_value_and_range(design, mutate, parameter, allowed):
+    err = _bad(design, mutate)
+    assert err.parameter == parameter, str(err)
+    assert err.value is not None or "value" not in str(err)
+    if allowed is not None:
+        assert allowed in str(err), str(err)
+    assert parameter in str(err)
+
+
+def test_stdp_on_inhibitory_projection_is_refused(design):
+    err = _bad(design, lambda d: d["stdp"].__setitem__("inh->exc", d["stdp"]["exc->exc"]))
+    assert err.parameter == "stdp.inh->exc" and "excitatory" in str(err)
+
+
+def test_explicit_array_of_wrong_length_in_materialised_spec(design, tmp_path):
+    data = build_spec(design).to_dict()
+    data["stdp"]["exc->exc"]["eta_plus"] = data["stdp"]["exc->exc"]["eta_plus"][:-1]
+    with pytest.raises(SpecError) as info:
+        build_spec(data)
+    assert info.value.parameter == "stdp.exc->exc.eta_plus" and "length" in str(info.value)
+
+
+def test_spec_arrays_are_immutable(design):
+    spec = build_spec(design)
+    with pytest.raises(ValueError):
+        spec.population("exc").tau_m[0] = 1.0
+    with pytest.raises(Exception):
+        spec.name = "other"
