@@ -226,7 +226,7 @@ def _clip_unit(x: np.ndarray, lens: np.ndarray, strict: bool, method: str) -> np
                                 f"{method} coding; clipped", parameter="x",
                                 value=float(x[b, t, c]), index=b, allowed="[0, 1]",
                                 hint="scale inputs with training statistics (the task loaders do)"),
-                      strict)
+                      strict, stacklevel=4)  # point at the caller of encode()
         x = np.clip(x, 0.0, 1.0)
     return x
 

@@ -925,7 +925,8 @@ def load_task(name: str = DEFAULT_TASK, quick: bool = False, **kw: Any) -> TaskD
     quick : bool
         A small deterministic subset so a whole pipeline runs in seconds: classification keeps
         60 train / 60 test samples (round-robin over classes, see :func:`subset_task`);
-        prediction uses 500 train / 250 test frames unless ``n_train``/``n_test`` are given.
+        generated prediction tasks use 500 train / 250 test frames unless ``n_train``/``n_test``
+        are given; a user's prediction file is loaded whole.
     **kw
         Passed to the loader.
 

@@ -13,7 +13,6 @@ deterministic:
 """
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any, Literal, Sequence
 
@@ -67,16 +66,16 @@ class _Standardiser:
         return (x - self.mean_) / self.scale_
 
 
-def _ridge_path(x: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """SVD of centred x: ridge weights for every alpha from one decomposition."""
+def _ridge_path(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """SVD of centred x, from which the ridge weights of every alpha are cheap."""
     xm = x.mean(axis=0)
     ym = y.mean(axis=0)
     u, s, vt = np.linalg.svd(x - xm, full_matrices=False)
     uty = u.T @ (y - ym)
-    return (xm, ym, s, vt, uty)  # type: ignore[return-value]
+    return xm, ym, s, vt, uty
 
 
-def _ridge_weights(path: tuple, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+def _ridge_weights(path: tuple[np.ndarray, ...], alpha: float) -> tuple[np.ndarray, np.ndarray]:
     xm, ym, s, vt, uty = path
     w = vt.T @ ((s / (s * s + alpha))[:, None] * uty)
     return w, ym - xm @ w
@@ -95,7 +94,7 @@ def _cv_alpha(x: np.ndarray, y: np.ndarray, alphas: np.ndarray, n_folds: int,
     errors = np.zeros(alphas.size)
     for f in range(k):
         test = fold_of == f
-        path = _ridge_path(x[~test], y[~test], alphas)
+        path = _ridge_path(x[~test], y[~test])
         for i, a in enumerate(alphas):
             w, b = _ridge_weights(path, a)
             errors[i] += np.sum((x[test] @ w + b - y[test]) ** 2)
@@ -146,7 +145,7 @@ class RidgeReadout:
         self.scaler_ = _Standardiser().fit(x)
         xs = self.scaler_.transform(x)
         self.alpha_, self.cv_errors_ = _cv_alpha(xs, y2, self.alphas, self.cv, self._folds)
-        self.coef_, self.intercept_ = _ridge_weights(_ridge_path(xs, y2, self.alphas), self.alpha_)
+        self.coef_, self.intercept_ = _ridge_weights(_ridge_path(xs, y2), self.alpha_)
         self.n_features_in_ = x.shape[1]
         return self
 
@@ -214,6 +213,13 @@ class LogisticReadout:
         (C = 1) when that is below 2.
     max_iter : int
         lbfgs iterations.
+
+    Attributes
+    ----------
+    C_ : float
+        The chosen inverse penalty.
+    converged_ : bool
+        False when some lbfgs fit stopped at ``max_iter`` (its ConvergenceWarning is not shown).
     """
 
     def __init__(self, Cs: Sequence[float] = DEFAULT_CS, cv: int = 5, max_iter: int = 2000) -> None:
@@ -225,6 +231,7 @@ class LogisticReadout:
         self.max_iter = int(max_iter)
 
     def fit(self, x: Any, y: Any) -> "LogisticReadout":
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
         from sklearn.model_selection import StratifiedKFold
 
@@ -241,7 +248,7 @@ class LogisticReadout:
         with warnings.catch_warnings():
             # lbfgs may stop at max_iter on separable data; the fit is still usable and the
             # warning would only repeat per fold.
-            warnings.filterwarnings("ignore", message=".*(converge|ITERATIONS).*")
+            warnings.simplefilter("ignore", ConvergenceWarning)
             if k >= 2 and self.Cs.size > 1:
                 model = LogisticRegressionCV(Cs=list(self.Cs), cv=StratifiedKFold(k), max_iter=self.max_iter,
                                              scoring="neg_log_loss")
@@ -251,6 +258,8 @@ class LogisticReadout:
                 self.C_ = float(self.Cs[0]) if self.Cs.size == 1 else 1.0
                 model = LogisticRegression(C=self.C_, max_iter=self.max_iter).fit(xs, labels)
         self.model_ = model
+        # Convergence warnings are silenced above; the outcome is kept here instead.
+        self.converged_ = bool(np.max(model.n_iter_) < self.max_iter)
         self.n_features_in_ = x.shape[1]
         return self
 
