@@ -6,6 +6,10 @@ whose every value is a table ``{"value", "unit", "source"}`` with optional ``low
 ``high`` (a band where sources differ), ``estimate`` (true where no measurement
 exists) and ``note``. ``source`` names an entry of the file's ``sources`` table.
 Values are converted to SI on load (pJ -> J, ns -> s, mW -> W).
+
+What each key means (per which event, per which unit of hardware) is in
+:data:`KEY_DOCS`. A profile without a ``number_format`` section is an energy-only
+profile (TrueNorth, SpiNNaker 2): it can map and price a network but not quantize one.
 """
 from __future__ import annotations
 
@@ -31,7 +35,8 @@ UNITS: dict[str, tuple[str, float]] = {
     "shift": ("count", 1.0),
 }
 
-# section -> key -> (dimension, required for kind "neuromorphic", required for kind "conventional")
+# section -> key -> (dimension, required for kind "neuromorphic", required for kind "conventional").
+# number_format keys are required only when the profile has a number_format section at all.
 SCHEMA: dict[str, dict[str, tuple[str, bool, bool]]] = {
     "number_format": {
         "decay_bits": ("bits", True, False), "state_bits": ("bits", True, False),
@@ -43,9 +48,9 @@ SCHEMA: dict[str, dict[str, tuple[str, bool, bool]]] = {
     },
     "core_limits": {
         "neurons_per_core": ("count", True, False), "synaptic_memory_per_core": ("bits", True, False),
-        "synapse_word_bits": ("bits", False, False),
-        "input_axons_per_core": ("count", True, False), "output_axons_per_core": ("count", True, False),
-        "neuron_profiles_per_core": ("count", True, False), "threshold_profiles_per_core": ("count", False, False),
+        "synapse_word_bits": ("bits", False, False), "synapse_bits": ("bits", False, False),
+        "input_axons_per_core": ("count", False, False), "output_axons_per_core": ("count", False, False),
+        "neuron_profiles_per_core": ("count", False, False), "threshold_profiles_per_core": ("count", False, False),
         "cores_per_tile": ("count", False, False), "cores_per_chip": ("count", True, False),
         "mesh_width": ("count", False, False), "mesh_height": ("count", False, False),
         "chips_per_board": ("count", False, False),
@@ -53,17 +58,60 @@ SCHEMA: dict[str, dict[str, tuple[str, bool, bool]]] = {
     "energy": {
         "synaptic_op": ("energy", True, False), "synaptic_op_learning": ("energy", False, False),
         "neuron_update_active": ("energy", True, False), "neuron_update_idle": ("energy", True, False),
-        "spike_out": ("energy", False, False), "spike_in_tile": ("energy", False, False),
+        "spike_out": ("energy", False, False), "message_out": ("energy", False, False),
+        "spike_in_tile": ("energy", False, False),
         "hop_east_west": ("energy", False, False), "hop_north_south": ("energy", False, False),
-        "per_step_overhead": ("energy", False, False), "static_power": ("power", False, False),
+        "per_step_overhead": ("energy", False, False), "per_core_step_overhead": ("energy", False, False),
+        "static_power": ("power", False, False), "static_power_per_chip": ("power", False, False),
         "time_per_step": ("time", False, False),
         "mac": ("energy", False, True), "accumulate": ("energy", False, False),
-        "memory_access": ("energy", False, False), "static_power_per_chip": ("power", False, False),
+        "memory_access": ("energy", False, False),
     },
     "timing": {
+        "time_per_step": ("time", False, False),
         "synaptic_op_time": ("time", False, False), "neuron_update_time": ("time", False, False),
         "barrier_sync_time": ("time", False, False), "hop_time": ("time", False, False),
     },
+}
+# Limits that must be positive whole numbers when present (a zero or fractional limit is a typo).
+POSITIVE_INT_LIMITS = ("core_limits",)
+
+KEY_DOCS: dict[str, str] = {
+    "core_limits.neurons_per_core": "neurons (compartments) one core holds",
+    "core_limits.synaptic_memory_per_core": "bits of synaptic memory per core",
+    "core_limits.synapse_word_bits": "bits of one synaptic memory word",
+    "core_limits.synapse_bits": "bits one synapse occupies (the synapse format); default: one word per synapse",
+    "core_limits.input_axons_per_core": "distinct presynaptic sources (neurons or inputs) one core can receive; absent = unlimited",
+    "core_limits.output_axons_per_core": "(neuron, destination core) routes one core can send; absent = unlimited",
+    "core_limits.neuron_profiles_per_core": "distinct (du, dv, vth, refractory) tuples per core; absent = unlimited",
+    "core_limits.threshold_profiles_per_core": "distinct thresholds per core; absent = unlimited",
+    "core_limits.cores_per_tile": "cores sharing one mesh router (no hops between them); default 1",
+    "core_limits.cores_per_chip": "cores of one chip",
+    "core_limits.mesh_width": "tiles along x (east-west) on one chip; absent = hops are not counted",
+    "core_limits.mesh_height": "tiles along y (north-south) on one chip",
+    "core_limits.chips_per_board": "chips a network may span; default 1",
+    "energy.synaptic_op": "J per synaptic event (one spike arriving at one connected synapse)",
+    "energy.synaptic_op_learning": "J per synaptic weight update when learning runs",
+    "energy.neuron_update_active": "J per update of an active neuron per step (conventional: per neuron update)",
+    "energy.neuron_update_idle": "J per update of an idle neuron per step",
+    "energy.spike_out": "J per spike generated by a neuron",
+    "energy.message_out": "J per message a core sends (one per spike per destination core)",
+    "energy.spike_in_tile": "J per message delivered through the source tile's router",
+    "energy.hop_east_west": "J per message per east-west mesh hop",
+    "energy.hop_north_south": "J per message per north-south mesh hop",
+    "energy.per_step_overhead": "J per time step for the whole deployment (management, host sync)",
+    "energy.per_core_step_overhead": "J per used core per time step (barrier synchronisation, core sequencing)",
+    "energy.static_power": "W drawn by the whole deployment regardless of chips used",
+    "energy.static_power_per_chip": "W of static (leakage + idle) power per chip",
+    "energy.time_per_step": "deprecated alias of timing.time_per_step",
+    "energy.mac": "J per multiply-accumulate (conventional baseline)",
+    "energy.accumulate": "J per accumulate (conventional device running binary spikes)",
+    "energy.memory_access": "J per memory access",
+    "timing.time_per_step": "s of wall-clock time per step (absent: derived from the per-op times, or real time on request)",
+    "timing.synaptic_op_time": "s per synaptic op on one core",
+    "timing.neuron_update_time": "s per neuron update on one core (low = idle, value = active)",
+    "timing.barrier_sync_time": "s of barrier synchronisation per step",
+    "timing.hop_time": "s per mesh hop",
 }
 TOP_KEYS = {"format", "version", "name", "kind", "description", "sources", *SCHEMA}
 VALUE_KEYS = {"value", "unit", "source", "low", "high", "estimate", "note"}
@@ -205,14 +253,21 @@ def parse_profile(data: Mapping[str, Any], origin: str = "<dict>") -> HardwarePr
             raise ProfileError("unknown key in profile", parameter=f"{section}.{bad[0]}", value=bad[0],
                                allowed=f"keys {sorted(keys)}")
         parsed = {}
+        section_optional = section == "number_format" and section not in data
         for key, (dimension, req_neuro, req_conv) in keys.items():
-            required = req_neuro if kind == "neuromorphic" else req_conv
+            required = (req_neuro if kind == "neuromorphic" else req_conv) and not section_optional
             if key not in table:
                 if required:
                     raise ProfileError("missing field in profile", parameter=f"{section}.{key}", value=origin,
                                        hint=f"a {kind} profile must define it")
                 continue
             parsed[key] = _parse_value(table[key], f"{section}.{key}", dimension, sources)
+            if section in POSITIVE_INT_LIMITS:
+                pv = parsed[key]
+                for what, v in (("value", pv.value), ("low", pv.low), ("high", pv.high)):
+                    if v <= 0 or v != int(v):
+                        raise ProfileError("a limit must be a positive whole number",
+                                           parameter=f"{section}.{key}.{what}", value=v, allowed="1, 2, 3, ...")
         sections[section] = parsed
     return HardwareProfile(name=str(data["name"]), kind=kind, description=str(data.get("description", "")),
                            sources=dict(sources), sections=sections, path=origin,

@@ -1,0 +1,92 @@
+"""``hrsnn-hw energy``: energy per inference of one or more designs on several hardware profiles.
+
+Takes pre-made artifacts (a quantized network and the record of its run, per design),
+maps, counts and prices them on every profile, prints the table (profile x design x term),
+and with ``--out`` writes ``energy.json`` and ``energy.png`` (stacked bars). The pipeline
+calls :func:`energy_table` directly with objects.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..energy import STATIC_MODES, energy_table, plot_energy, table_json
+from ..errors import HrsnnError
+from ..io import write_json_atomic
+from ..mapping import INPUT_MODES, STRATEGIES
+from ..profiles import available_profiles
+from ..quantize.network import QuantizedNetwork
+from ..records import SpikeRecord
+
+NAME = "energy"
+HELP = "energy per inference of designs on hardware profiles (table, JSON, stacked-bar figure)"
+DESCRIPTION = """Energy per inference on neuromorphic profiles (map + count + price the spiking run) and
+on conventional ones (the same network as a rate model), with bands, assumptions and the
+ratio of every design to a reference design (default: the one named MRSNN).
+
+example:
+  hrsnn-hw energy --qnet out/hrsnn.qnet.npz --record out/hrsnn.golden.npz --name HRSNN \\
+                  --qnet out/mrsnn.qnet.npz --record out/mrsnn.golden.npz --name MRSNN \\
+                  --profiles loihi1,loihi2,cpu,gpu --out out/energy"""
+
+__all__ = ["energy_table", "NAME", "HELP", "add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--qnet", action="append", type=Path, default=[],
+                        help="quantized network (.npz); repeat once per design")
+    parser.add_argument("--record", action="append", type=Path, default=[],
+                        help="spike record of the same design's run (.npz, with its input raster); "
+                             "repeat in the same order as --qnet")
+    parser.add_argument("--name", action="append", default=[],
+                        help="design name, in --qnet order (default: the network's name)")
+    parser.add_argument("--profiles", default=",".join(available_profiles()),
+                        help="comma-separated profile names or .json paths (default: every bundled profile)")
+    parser.add_argument("--reference", default=None,
+                        help="design the others are divided by (default: MRSNN if present, else the last)")
+    parser.add_argument("--static", choices=STATIC_MODES, default="per_chip",
+                        help="static power: whole chips used, or the used cores' share of a chip")
+    parser.add_argument("--time-per-step", default="profile",
+                        help="'profile', 'activity', 'real_time' or seconds (sets the static term's time)")
+    parser.add_argument("--inputs", choices=INPUT_MODES, default="io",
+                        help="inputs enter from the I/O port, or sit on cores of their own")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="pack_profiles", help="mapping strategy")
+
+
+def _time_arg(text: str) -> str | float:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def run(args: argparse.Namespace) -> dict:
+    if not args.qnet:
+        raise HrsnnError("no design given", parameter="--qnet", value=None,
+                         hint="pass --qnet Q.npz --record R.npz per design (the pipeline writes both)")
+    if len(args.qnet) != len(args.record):
+        raise HrsnnError("give one --record per --qnet", parameter="--record",
+                         value=f"{len(args.record)} records for {len(args.qnet)} networks")
+    if args.name and len(args.name) != len(args.qnet):
+        raise HrsnnError("give one --name per --qnet, or none", parameter="--name",
+                         value=f"{len(args.name)} names for {len(args.qnet)} networks")
+    items = []
+    for k, (qpath, rpath) in enumerate(zip(args.qnet, args.record)):
+        qnet = QuantizedNetwork.load(qpath)
+        record = SpikeRecord.load(rpath)
+        items.append((args.name[k] if args.name else qnet.name, qnet, record))
+    profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
+    if not profiles:
+        raise HrsnnError("no profiles given", parameter="--profiles", value=args.profiles,
+                         allowed=f"names from {available_profiles()} or .json paths")
+    table = energy_table(items, profiles, static=args.static, time_per_step=_time_arg(args.time_per_step),
+                         inputs=args.inputs, strategy=args.strategy, reference=args.reference)
+    doc = table_json(table)
+    result = {"reference": doc["reference"], "rows": doc["rows"], "ratios": doc["ratios"],
+              "_text": table["text"]}
+    if args.out:
+        json_path = write_json_atomic(Path(args.out) / "energy.json", doc)
+        fig_path = plot_energy(table, Path(args.out) / "energy.png")
+        result["files"] = {"json": str(json_path), "figure": str(fig_path)}
+        result["_text"] += f"\n\nwrote {json_path} and {fig_path}"
+    return result

@@ -1,0 +1,198 @@
+"""Counting: a hand-counted 3-neuron run, padding, state-based activity, records equal by construction."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from hrsnn_hw.counting import EVENTS, count_ops
+from hrsnn_hw.errors import DataError
+from hrsnn_hw.mapping import map_network
+from hrsnn_hw.profiles import PROFILE_DIR, parse_profile
+from hrsnn_hw.quantize.network import QuantizedNetwork, QuantizedProjection
+from hrsnn_hw.records import SpikeRecord
+
+
+def three_neurons() -> QuantizedNetwork:
+    """0 -> 1, 0 -> 2, 1 -> 2 and input 0 -> neuron 0."""
+    w = np.zeros((3, 3), int)
+    w[1, 0], w[2, 0], w[2, 1] = 10, 20, -5
+    w_in = np.array([[30], [0], [0]])
+    n = 3
+    return QuantizedNetwork(name="three", dt=1e-3, n_input=1, du=np.full(n, 800), dv=np.full(n, 200),
+                            vth=np.full(n, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
+                            refractory_steps=np.zeros(n),
+                            projections=(QuantizedProjection("rec", "recurrent", w, 0, 8, "mixed"),
+                                         QuantizedProjection("in", "input", w_in, 0, 8, "excitatory")),
+                            excitatory=np.ones(n, bool))
+
+
+def three_raster(**kw) -> SpikeRecord:
+    s = np.zeros((1, 4, 3), bool)
+    s[0, 0, 0] = s[0, 2, 0] = s[0, 1, 1] = s[0, 3, 2] = True
+    x = np.zeros((1, 4, 1), bool)
+    x[0, 0, 0] = x[0, 1, 0] = True
+    return SpikeRecord(spikes=s, sample_lengths=np.array([4]), dt=1e-3, input_spikes=x, **kw)
+
+
+def one_core_per_neuron_profile():
+    """loihi1_sanafe prices; 1 neuron per core, 1 core per tile, a 2 x 2 mesh (tile t: x = t // 2, y = t % 2)."""
+    data = json.loads((PROFILE_DIR / "loihi1_sanafe.json").read_text())
+    lim = data["core_limits"]
+    for key, value in {"neurons_per_core": 1, "cores_per_tile": 1, "cores_per_chip": 4, "mesh_width": 2,
+                       "mesh_height": 2}.items():
+        lim[key]["value"] = value
+    return parse_profile(data, origin="test")
+
+
+def test_three_neurons_counted_by_hand():
+    qnet = three_neurons()
+    placement = map_network(qnet, one_core_per_neuron_profile(), strategy="sequential")
+    assert placement.neuron_core.tolist() == [0, 1, 2]
+    assert placement.core_xy.tolist() == [[0, 0], [0, 1], [1, 0]]
+    c = count_ops(three_raster(), qnet, placement)
+    expected = {"steps": 4, "spikes": 4, "input_spikes": 2, "synaptic_ops_recurrent": 5, "synaptic_ops_input": 2,
+                "synaptic_ops": 7, "synaptic_ops_dense": 4 * 3 * 4, "synaptic_ops_connected": 4 * 4,
+                # active: t0 {0}; t1 {0,1,2}; t2 {0,2}; t3 {1,2}
+                "neuron_updates_active": 8, "neuron_updates_idle": 4,
+                # n0: 2 cores/spike, n1: 1, input: 1 (core 0)
+                "messages": 2 * 2 + 1 + 2, "input_messages": 2, "messages_off_core": 7,
+                # n0 -> core1: 1 NS, n0 -> core2: 1 EW; n1 (0,1) -> core2 (1,0): 1 EW + 1 NS
+                "hops_east_west": 2 * 1 + 1, "hops_north_south": 2 * 1 + 1, "learning_updates": 0}
+    assert set(expected) == set(EVENTS)
+    for event, value in expected.items():
+        assert c.per_sample[event].tolist() == [value], event
+    assert c.per_core["synaptic_ops"].tolist() == [2, 2, 3]
+    assert c.per_core["neuron_updates_active"].tolist() == [3, 2, 3]
+    assert c.per_core["neuron_updates_idle"].tolist() == [1, 2, 1]
+    assert c.per_core["messages"].tolist() == [4, 1, 0]
+    assert c.per_core["hops_east_west"].tolist() == [2, 1, 0]
+    assert c.per_step["spikes"].tolist() == [1, 1, 1, 1]
+    assert c.per_step["synaptic_ops"].tolist() == [3, 2, 2, 0]
+    assert c.per_step["neuron_updates_active"].tolist() == [1, 3, 2, 2]
+    assert c.activation_sparsity == pytest.approx(2 / 3)
+    assert c.connection_sparsity == pytest.approx(2 / 3)
+    assert c.n_synapses == 4 and c.n_cores == 3
+
+
+def test_learning_updates_when_a_projection_learns():
+    qnet = three_neurons()
+    c = count_ops(three_raster(), qnet, learning_projections=("rec",))
+    # pre: n0 2 spikes x 2 synapses + n1 1 x 1; post: n1 1 spike x 1 in-synapse + n2 1 x 2
+    assert c.per_sample["learning_updates"].tolist() == [5 + 3]
+    with pytest.raises(DataError):
+        count_ops(three_raster(), qnet, learning_projections=("nope",))
+
+
+def test_active_from_recorded_state():
+    u = np.zeros((1, 4, 3), np.int64)
+    v = np.zeros((1, 4, 3), np.int64)
+    u[0, :, 2] = 7                  # neuron 2 carries current all run
+    v[0, 3, 1] = -1
+    c = count_ops(three_raster(u=u, v=v), three_neurons())
+    # n0: spikes t0, t2; n1: spike t1, v t3; n2: u t0..t3 (its spike at t3 overlaps)
+    assert c.per_sample["neuron_updates_active"].tolist() == [2 + 2 + 4]
+    assert "recorded state" in c.active_definition
+
+
+def test_padding_steps_are_not_counted():
+    rec = three_raster()
+    x = rec.input_spikes.copy()
+    x[0, 3, 0] = True                                  # past the sample's length: ignored
+    s = rec.spikes.copy()
+    s[0, 3] = False
+    padded = SpikeRecord(spikes=np.concatenate([s, np.zeros((1, 4, 3), bool)], axis=1),
+                         sample_lengths=np.array([3]), dt=1e-3,
+                         input_spikes=np.concatenate([x, np.ones((1, 4, 1), bool)], axis=1))
+    short = SpikeRecord(spikes=s[:, :3], sample_lengths=np.array([3]), dt=1e-3, input_spikes=x[:, :3])
+    a, b = count_ops(padded, three_neurons()), count_ops(short, three_neurons())
+    for event in EVENTS:
+        assert a.per_sample[event].tolist() == b.per_sample[event].tolist(), event
+    assert a.per_sample["steps"].tolist() == [3]
+
+
+def random_run(seed=0, n=30, m=5, b=6, t=25):
+    rng = np.random.default_rng(seed)
+    w = (rng.random((n, n)) < 0.2) * rng.integers(-50, 50, (n, n))
+    w_in = (rng.random((n, m)) < 0.3) * rng.integers(1, 50, (n, m))
+    qnet = QuantizedNetwork(name="rand", dt=1e-3, n_input=m, du=np.full(n, 800), dv=rng.integers(1, 9, n) * 100,
+                            vth=np.full(n, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
+                            refractory_steps=np.zeros(n),
+                            projections=(QuantizedProjection("rec", "recurrent", w, 0, 8, "mixed"),
+                                         QuantizedProjection("in", "input", w_in, 0, 8, "excitatory")),
+                            excitatory=np.ones(n, bool))
+    lengths = rng.integers(t // 2, t + 1, b)
+    valid = np.arange(t)[None, :, None] < lengths[:, None, None]
+    spikes = (rng.random((b, t, n)) < 0.1) & valid
+    inputs = (rng.random((b, t, m)) < 0.3) & valid
+    return qnet, spikes, inputs, lengths
+
+
+def test_records_equal_by_construction_give_identical_counts():
+    # Stand-in for golden vs Lava: two records of the same raster, built apart, different provenance.
+    qnet, spikes, inputs, lengths = random_run()
+    golden = SpikeRecord(spikes=spikes.copy(), sample_lengths=lengths.copy(), dt=1e-3, input_spikes=inputs.copy(),
+                         provenance={"backend": "golden", "fidelity": "fixed"})
+    lava = SpikeRecord(spikes=np.array(spikes), sample_lengths=np.array(lengths), dt=1e-3,
+                       input_spikes=np.array(inputs), provenance={"backend": "lava", "fidelity": "fixed"})
+    from hrsnn_hw.profiles import load_profile
+    placement = map_network(qnet, load_profile("loihi1"), max_neurons_per_core=7)
+    a, b = count_ops(golden, qnet, placement), count_ops(lava, qnet, placement)
+    for table in ("per_sample", "per_step", "per_core"):
+        ta, tb = getattr(a, table), getattr(b, table)
+        assert ta.keys() == tb.keys()
+        for key in ta:
+            assert np.array_equal(ta[key], tb[key]), (table, key)
+    assert a.provenance["record"]["backend"] == "golden" and b.provenance["record"]["backend"] == "lava"
+
+
+def test_per_step_and_per_core_add_up_to_per_inference():
+    from hrsnn_hw.profiles import load_profile
+    qnet, spikes, inputs, lengths = random_run(seed=3)
+    rec = SpikeRecord(spikes=spikes, sample_lengths=lengths, dt=1e-3, input_spikes=inputs)
+    placement = map_network(qnet, load_profile("loihi1_sanafe"), max_neurons_per_core=5, inputs="core")
+    c = count_ops(rec, qnet, placement)
+    for event in ("spikes", "synaptic_ops", "neuron_updates_active", "messages", "hops_east_west"):
+        if event in c.per_step:
+            assert c.per_step[event].sum() == pytest.approx(c.mean(event)), event
+    for event in ("synaptic_ops", "neuron_updates_active", "neuron_updates_idle", "messages",
+                  "hops_east_west", "hops_north_south"):
+        assert c.per_core[event].sum() == pytest.approx(c.mean(event)), event
+    # brute force: effective synaptic ops = sum over spikes of their nonzero fan-out
+    w_all = np.concatenate([qnet.projections[0].w_post_pre, qnet.projections[1].w_post_pre], axis=1) != 0
+    src = np.concatenate([spikes, inputs], axis=2).sum(axis=1)
+    assert c.per_sample["synaptic_ops"].tolist() == (src @ w_all.sum(axis=0)).tolist()
+
+
+def test_counts_are_frozen_and_chunking_does_not_change_them(monkeypatch):
+    import hrsnn_hw.counting as counting
+    qnet, spikes, inputs, lengths = random_run(seed=5, b=9)
+    rec = SpikeRecord(spikes=spikes, sample_lengths=lengths, dt=1e-3, input_spikes=inputs)
+    whole = count_ops(rec, qnet)
+    monkeypatch.setattr(counting, "_CHUNK_ELEMENTS", 1)      # one sample per chunk
+    chunked = count_ops(rec, qnet)
+    for key in whole.per_sample:
+        assert np.array_equal(whole.per_sample[key], chunked.per_sample[key]), key
+    for key in whole.per_step:
+        assert np.allclose(whole.per_step[key], chunked.per_step[key]), key
+    with pytest.raises(ValueError):
+        whole.per_sample["spikes"][0] = 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        whole.design = "x"
+
+
+def test_mismatches_are_clear_errors():
+    qnet = three_neurons()
+    bad = SpikeRecord(spikes=np.zeros((1, 4, 5), bool), sample_lengths=np.array([4]), dt=1e-3)
+    with pytest.raises(DataError) as exc:
+        count_ops(bad, qnet)
+    assert exc.value.parameter == "record.spikes"
+    with pytest.raises(DataError) as exc:
+        count_ops(three_raster(), qnet, input_spikes=np.zeros((1, 4, 2), bool))
+    assert exc.value.parameter == "input_spikes"
+    no_inputs = SpikeRecord(spikes=three_raster().spikes, sample_lengths=np.array([4]), dt=1e-3)
+    c = count_ops(no_inputs, qnet)
+    assert c.per_sample["synaptic_ops_input"].tolist() == [0]
+    assert any("no input raster" in note for note in c.notes)
