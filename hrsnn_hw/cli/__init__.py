@@ -82,7 +82,8 @@ def progress_enabled(args: argparse.Namespace) -> bool:
 
 def _emit(args: argparse.Namespace, result: dict) -> None:
     if getattr(args, "json", False):
-        sys.stdout.write(json.dumps(to_jsonable(result)) + "\n")
+        public = {k: v for k, v in result.items() if not str(k).startswith("_")}
+        sys.stdout.write(json.dumps(to_jsonable(public)) + "\n")
     else:
         text = result.get("_text") if isinstance(result, dict) else None
         if text:
@@ -105,8 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = args._run(args)
     except CheckFailed as exc:
-        result = dict(exc.result)
-        result.pop("_text", None) if getattr(args, "json", False) else None
         _emit(args, {**exc.result, "ok": False})
         print(f"hrsnn-hw {args.command}: {exc}", file=sys.stderr)
         return 1

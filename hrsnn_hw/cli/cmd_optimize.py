@@ -1,0 +1,187 @@
+"""``hrsnn-hw optimize``: Bayesian optimisation of a design's heterogeneity."""
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+
+NAME = "optimize"
+HELP = "search the heterogeneity of a design by Bayesian optimisation (GP surrogate) and write the best design"
+DESCRIPTION = """\
+Search the distributions of a design's neuron time constants and STDP parameters (and any
+scalar you name) to maximise the spike efficiency E = memory capacity / activity, or the
+task metric, or to minimise spikes or energy per inference, under constraints. The
+surrogate is a Gaussian process (scikit-learn, no torch). Every trial is stored in an
+optuna journal, so an interrupted study (Ctrl-C, kill, a lost machine) resumes where it
+stopped: run the same command again. The best design is re-evaluated on fresh seeds next
+to the reference HRSNN and its MRSNN twin and written as <out>/best_design.json.
+
+examples:
+  hrsnn-hw optimize --budget 40 --out runs/opt40                       # the documented study
+  hrsnn-hw optimize --quick                                           # a 2-minute smoke run
+  hrsnn-hw optimize --constraint "accuracy>=0.8" --budget 40
+  hrsnn-hw optimize --objectives task,spikes --budget 60               # Pareto front
+  hrsnn-hw optimize --objectives task,energy --profile loihi2
+  hrsnn-hw optimize --param populations.exc.tau_m.mean=0.005:0.1 --log \\
+                    --param populations.exc.tau_m.cv=0:1.5 --param projections.exc->exc.p=0.05:0.3
+  hrsnn-hw optimize --workers 2 --budget 40                            # 2 processes, one study
+
+several machines (one study, shared budget):
+  on every machine, the same options and a shared journal (NFS or similar):
+      hrsnn-hw optimize --storage /shared/hrsnn/study.journal --study-name s1 --budget 80 \\
+                        --workers 2 --worker-only
+  and on one of them (or later) without --worker-only, for selection, re-evaluation and
+  reports. A database works too: --storage postgresql://user@host/db (no budget lock there:
+  up to workers-1 extra trials).
+
+search space: --space FILE (default reference/search_space.json) and/or --param
+PATH=LOW:HIGH[:log][:int] (repeatable; --log after a --param makes it log-scale). With
+--param and no --space only the --param parameters are searched; with both, --param adds
+to or overrides the file.
+"""
+
+_OPTIONALS = ("budget", "reeval_seeds")
+
+
+class _LogFlag(argparse.Action):
+    """``--log`` marks the preceding ``--param`` as log-scale."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        params = getattr(namespace, "param", None) or []
+        if not params:
+            parser.error("--log applies to the --param just before it; none given")
+        if not params[-1].endswith(":log"):
+            params[-1] = params[-1] + ":log"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("design and search space")
+    g.add_argument("--design", default=None, help="base design file (default reference/hrsnn.json)")
+    g.add_argument("--space", default=None, help="search space file (default reference/search_space.json)")
+    g.add_argument("--param", action="append", default=None, metavar="PATH=LOW:HIGH[:log][:int]",
+                   help="a searched parameter (repeatable), e.g. populations.exc.tau_m.cv=0.0:1.5")
+    g.add_argument("--log", action=_LogFlag, nargs=0, help="make the preceding --param log-scale")
+    g = parser.add_argument_group("objectives")
+    g.add_argument("--objectives", default="efficiency",
+                   help="comma-separated: efficiency (default), task, spikes, energy, mc, activity; "
+                        "two or more give a Pareto front")
+    g.add_argument("--constraint", action="append", default=[], metavar="METRIC>=X",
+                   help='feasibility condition (repeatable), e.g. "accuracy>=0.8" or "nrmse<=0.3"')
+    g.add_argument("--task", default="japanese_vowels", help="task of the evaluator (default japanese_vowels)")
+    g.add_argument("--profile", default=None, help="hardware profile for energy per inference (e.g. loihi2)")
+    g.add_argument("--epochs", type=int, default=None, help="STDP training epochs (evaluator default if omitted)")
+    g = parser.add_argument_group("study")
+    g.add_argument("--budget", type=int, default=None,
+                   help="number of COMPLETE trials the study should hold, across resumes (default 40; --quick 6)")
+    g.add_argument("--sampler", default="gp", choices=["gp", "tpe", "random", "nsga2", "optuna-gp"],
+                   help="gp: scikit-learn GP + expected improvement (default); optuna-gp needs torch")
+    g.add_argument("--n-startup", type=int, default=None, help="quasi-random trials before the GP (default: auto)")
+    g.add_argument("--search-seeds", type=int, default=1, help="seeds averaged per trial during the search (default 1)")
+    g.add_argument("--reeval-seeds", type=int, default=None,
+                   help="fresh seeds for re-evaluating the best design and the references (default 5; --quick 2)")
+    g.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
+    g.add_argument("--storage", default=None,
+                   help="journal file or database URL of the study (default <out>/study.journal)")
+    g.add_argument("--study-name", default="hrsnn", help="study name inside the storage (default hrsnn)")
+    g.add_argument("--worker-only", action="store_true",
+                   help="only run trials (another process/machine does selection and reports)")
+    g.add_argument("--stale-after", type=float, default=300.0,
+                   help="seconds without heartbeat after which another host's running trial is retried (default 300)")
+    g.add_argument("--evaluator", default=None, metavar="MODULE:FUNCTION",
+                   help="objective function (default hrsnn_hw.experiment:evaluate_design; "
+                        "hrsnn_hw.optimize.synthetic:evaluate for a dry run)")
+    g.add_argument("--no-figures", action="store_true", help="do not write figures")
+
+
+def _reference_file(name: str) -> Path:
+    """``reference/<name>`` relative to the working directory, else to the source checkout."""
+    here = Path("reference") / name
+    if here.exists():
+        return here
+    import hrsnn_hw
+    return Path(hrsnn_hw.__file__).resolve().parent.parent / "reference" / name
+
+
+def _command(args: argparse.Namespace, budget: int, reeval: int) -> str:
+    parts = ["hrsnn-hw", "optimize"]
+    for flag, value in (("--design", args.design), ("--space", args.space), ("--objectives", args.objectives),
+                        ("--task", args.task), ("--profile", args.profile), ("--epochs", args.epochs),
+                        ("--budget", budget), ("--sampler", args.sampler), ("--search-seeds", args.search_seeds),
+                        ("--reeval-seeds", reeval), ("--seed", args.seed), ("--workers", args.workers),
+                        ("--evaluator", args.evaluator)):
+        if value is not None:
+            parts += [flag, str(value)]
+    for p in args.param or []:
+        parts += ["--param", p]
+    for c in args.constraint:
+        parts += ["--constraint", c]
+    if args.quick:
+        parts.append("--quick")
+    if args.out:
+        parts += ["--out", str(args.out)]
+    return shlex.join(parts)
+
+
+def build_config(args: argparse.Namespace):
+    """The :class:`~hrsnn_hw.optimize.StudyConfig` of parsed arguments."""
+    from ..optimize import make_config, read_space_file, space_from_cli
+    from ..spec import read_spec_file
+
+    design_path = Path(args.design) if args.design else _reference_file("hrsnn.json")
+    design = read_spec_file(design_path)
+    if args.param and not args.space:
+        space = space_from_cli(args.param)
+    else:
+        space = read_space_file(Path(args.space) if args.space else _reference_file("search_space.json"))
+        if args.param:
+            space = space.merged(space_from_cli(args.param))
+    budget = args.budget if args.budget is not None else (6 if args.quick else 40)
+    reeval = args.reeval_seeds if args.reeval_seeds is not None else (2 if args.quick else 5)
+    out = Path(args.out) if args.out else Path("runs") / "optimize" / args.study_name
+    storage = args.storage or str(out / "study.journal")
+    return make_config(design, space, objectives=args.objectives, constraints=args.constraint, task=args.task,
+                       profile=args.profile, epochs=args.epochs, quick=args.quick, seed=args.seed,
+                       search_seeds=args.search_seeds, budget=budget, workers=args.workers, sampler=args.sampler,
+                       n_startup=args.n_startup, storage=storage, study_name=args.study_name, out=out,
+                       reeval_seeds=reeval, stale_after_s=args.stale_after, figures=not args.no_figures,
+                       design_label="reference HRSNN", command=_command(args, budget, reeval))
+
+
+def _text(result) -> str:
+    lines = [f"study {result.study_name!r} in {result.storage}: "
+             + ", ".join(f"{v} {k}" for k, v in result.trials.items() if v)]
+    if result.best is None:
+        lines.append("no feasible trial" if result.trials.get("complete") else "no complete trial")
+    else:
+        b = result.best
+        vals = ", ".join(f"{k}={v:.4g}" for k, v in b["values"].items())
+        lines.append(f"selected trial {b['trial']}: {vals} (search seeds {b.get('search_seeds')})")
+        for k, v in b["params"].items():
+            lines.append(f"  {k} = {v:.6g}")
+    if result.pareto:
+        lines.append(f"Pareto front: {len(result.pareto)} designs (trials {[p['trial'] for p in result.pareto]})")
+    if result.table_markdown:
+        lines += ["", result.table_markdown]
+    for k, v in result.files.items():
+        if k != "figures":
+            lines.append(f"{k}: {v}")
+    for k, v in (result.files.get("figures") or {}).items():
+        lines.append(f"figure {k}: {v}")
+    t = result.timings
+    lines.append(f"search {t.get('search_wall_s', 0):.1f} s, re-evaluation {t.get('reeval_wall_s', 0) or 0:.1f} s")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> dict:
+    from . import CheckFailed, progress_enabled
+    from ..optimize import optimize
+
+    config = build_config(args)
+    result = optimize(config, args.evaluator, progress=progress_enabled(args), worker_only=args.worker_only)
+    out = result.to_dict()
+    if not getattr(args, "json", False):
+        out["_text"] = _text(result)
+    if not args.worker_only and result.best is None:
+        raise CheckFailed(out, "no trial satisfies the constraints" if result.trials.get("complete")
+                          else "no trial completed")
+    return out
