@@ -355,3 +355,15 @@ def test_sweep_drives_evaluate_over_the_grid(hrsnn, tmp_path):
     strict = sweep(small(tau_m=[0.005, 0.01, 20.0, 0.04, 0.08, 0.16]), "loihi1", ks=[2], weight_bits=[8],
                    policy=QuantizationPolicy(strict=True))
     assert "no leak" in strict.rows[0]["error"]
+
+
+def test_v_headroom_guarantees_no_clip_at_a_coarser_scale():
+    spec = load_spec(Path(__file__).resolve().parent.parent / "reference" / "hrsnn.json")
+    q_u, r_u = quantize(spec, "loihi2", QuantizationPolicy(state_headroom="u"))
+    q_v, r_v = quantize(spec, "loihi2", QuantizationPolicy(state_headroom="v"))
+    assert r_u.overflow["v_negative_clip_possible"] > 0  # the reference's inhibition can reach the rail
+    assert r_v.overflow["v_negative_clip_possible"] == 0
+    assert r_v.v_scale > r_u.v_scale and r_v.v_scale_choice["binding"] == "v_clip"
+    with pytest.raises(QuantizationError) as info:
+        QuantizationPolicy(state_headroom="w")
+    assert info.value.parameter == "policy.state_headroom"

@@ -46,7 +46,8 @@ K_EXPLANATION = ("K is applied to the whole network: the quantizer does not know
                  "A network spanning several cores could use up to K per core if the mapper grouped neurons "
                  "by profile; that is not attempted here.")
 V_SCALE_RULE = ("finest v_scale (most integer precision for thresholds, biases and state) such that no threshold, "
-                "weight or bias saturates and the worst-case |u| cannot wrap; each projection then picks its "
+                "weight or bias saturates, the worst-case |u| cannot wrap and (state_headroom=\"v\") the worst-case |v| "
+                "cannot clip; each projection then picks its "
                 "own weight exponent")
 
 
@@ -157,8 +158,21 @@ class _Quantizer:
         pos, neg = worst_case_u(syn, factor_u(self.du0.value, self.fmt), self.refr0.value, self.n)
         worst = float(max(pos.max(initial=0.0), neg.max(initial=0.0)))
         bounds = v_scale_bounds(self.spec, self.fmt, self.bits, self.sign_modes, worst)
+        if self.policy.state_headroom == "v":
+            v_worst = self._v_worst(pos, neg, self.bias_v, self.v_th, factor_v(self.dv0.value, self.fmt))
+            bounds["v_clip"] = v_worst / self.fmt.state_max
         v_scale, binding = choose_v_scale(bounds)
         return v_scale, bounds, binding
+
+    @staticmethod
+    def _v_worst(u_pos: np.ndarray, u_neg: np.ndarray, bias: np.ndarray, v_th: np.ndarray,
+                 fv: np.ndarray) -> float:
+        # Below the threshold v integrates the most negative u and bias (bounded by the leak);
+        # above it v resets, so one step's largest rise on top of the threshold bounds it.
+        neg = worst_case_v_negative(u_neg, bias, fv)
+        neg = neg[np.isfinite(neg)]  # a neuron without leak has no bound; its clipping stays reported
+        pos = v_th + u_pos + np.maximum(bias, 0.0)
+        return float(max(neg.max(initial=0.0), pos.max(initial=0.0)))
 
     # --- steps 3-5 -----------------------------------------------------------------------
     def run_at(self, v_scale: float) -> _State:
@@ -187,7 +201,12 @@ class _Quantizer:
                       vth=vth, refractory_steps=refr, weights=weights, bias=bias, u_pos=u_pos, u_neg=u_neg)
 
     def u_worst_units(self, state: _State) -> float:
-        return float(max(state.u_pos.max(initial=0.0), state.u_neg.max(initial=0.0))) / state.v_scale
+        """Worst-case state in units: |u|, and |v| too under ``state_headroom="v"``."""
+        worst = float(max(state.u_pos.max(initial=0.0), state.u_neg.max(initial=0.0)))
+        if self.policy.state_headroom == "v":
+            worst = max(worst, self._v_worst(state.u_pos, state.u_neg, state.bias.effective, self.v_th,
+                                             factor_v(state.dv, self.fmt)))
+        return worst / state.v_scale
 
     # --- issues --------------------------------------------------------------------------
     def _first(self, mask: np.ndarray) -> tuple[str, int, int]:
@@ -349,7 +368,7 @@ class _Quantizer:
             if explicit or worst <= self.fmt.state_max or iterations >= MAX_SCALE_ITERATIONS:
                 break
             v_scale = v_scale * (worst / self.fmt.state_max) * (1.0 + 1e-12)
-            binding = "u_overflow"
+            binding = "v_clip" if self.policy.state_headroom == "v" else "u_overflow"
         self.report_neurons(issues, state)
         self.report_weights(issues, state)
         self.report_overflow(issues, state)

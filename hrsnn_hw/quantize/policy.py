@@ -39,6 +39,12 @@ class QuantizationPolicy:
     v_scale : float or None
         Volts per integer unit of ``u`` and ``v``; None chooses it (see
         :func:`hrsnn_hw.quantize.scale.choose_v_scale`).
+    state_headroom : str
+        ``"u"`` (default): the finest scale at which ``u`` cannot wrap under the worst-case
+        drive; ``v`` may then clip at the negative rail under strong inhibition (reported,
+        and modelled by the golden model exactly as Lava does). ``"v"``: ``v`` cannot clip
+        either; the scale is then coarser, and because Lava shifts both ``a_in`` and ``vth``
+        left by 6 bits, weights lose precision (about 4 bits on the reference design).
     binning : str
         ``"kmeans-log"`` (exact 1-D k-means on log time constants; Lloyd iterations when
         several parameters vary) or ``"quantile"`` (equal-count groups).
@@ -50,6 +56,7 @@ class QuantizationPolicy:
     rounding: str = "nearest"
     v_scale: float | None = None
     binning: str = "kmeans-log"
+    state_headroom: str = "u"
 
     def __post_init__(self) -> None:
         if not isinstance(self.strict, bool):
@@ -67,6 +74,9 @@ class QuantizationPolicy:
         if self.binning not in BINNINGS:
             raise QuantizationError("unknown binning method", parameter="policy.binning", value=self.binning,
                                     allowed=f"one of {list(BINNINGS)}")
+        if self.state_headroom not in ("u", "v"):
+            raise QuantizationError("unknown state headroom", parameter="policy.state_headroom",
+                                    value=self.state_headroom, allowed="'v' (no u wrap, no v clip) or 'u' (no u wrap)")
         if self.v_scale is not None:
             ok = (not isinstance(self.v_scale, bool) and isinstance(self.v_scale, numbers.Real)
                   and math.isfinite(self.v_scale) and self.v_scale > 0)
