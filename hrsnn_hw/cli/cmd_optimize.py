@@ -144,7 +144,7 @@ def build_config(args: argparse.Namespace):
                        search_seeds=args.search_seeds, budget=budget, workers=args.workers, sampler=args.sampler,
                        n_startup=args.n_startup, storage=storage, study_name=args.study_name, out=out,
                        reeval_seeds=reeval, stale_after_s=args.stale_after, figures=not args.no_figures,
-                       design_label="reference HRSNN", command=_command(args, budget, reeval))
+                       command=_command(args, budget, reeval))
 
 
 def _text(result) -> str:

@@ -27,7 +27,7 @@ examples:
 """
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, with_until: bool = True) -> None:
     parser.add_argument("spec", nargs="?", default="hrsnn",
                         help="design file or reference name (default: hrsnn)")
     parser.add_argument("--task", default="japanese_vowels", help="task name or data file (default: japanese_vowels)")
@@ -36,9 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="'twin' (the design's homogeneous twin, MRSNN), another design, or 'none'")
     parser.add_argument("--energy-profiles", default=None,
                         help="comma-separated profiles to price (default: every bundled profile)")
-    parser.add_argument("--until", default="report",
-                        choices=("train", "float", "quantize", "fixed", "deploy", "verify", "energy", "report"),
-                        help="stop after this stage")
+    if with_until:
+        parser.add_argument("--until", default="report",
+                            choices=("train", "float", "quantize", "fixed", "deploy", "verify", "energy", "report"),
+                            help="stop after this stage")
     parser.add_argument("--epochs", type=int, default=None, help="STDP epochs (default 1)")
     parser.add_argument("--lava-samples", type=int, default=None, help="test samples deployed on Lava (default 3)")
     parser.add_argument("--force", action="store_true", help="recompute every stage (ignore the cache)")

@@ -57,6 +57,9 @@ class StageCache:
         """Run ``produce(directory) -> summary`` unless a previous run with ``key`` is complete."""
         directory = self.out / name
         meta_path = directory / "stage.json"
+        done = self.results.get(name)
+        if done is not None and done.key == key:
+            return done
         if not self.force and meta_path.exists():
             try:
                 meta = read_json(meta_path)

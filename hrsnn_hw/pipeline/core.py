@@ -160,7 +160,8 @@ class Pipeline:
         cfg = self.config
         exp = self.exp.as_dict()
         if stage == "train":
-            return stage_key("train", self.designs[name], exp, cfg.seed)
+            from .. import __version__
+            return stage_key("train", self.designs[name], exp, cfg.seed, __version__)
         if stage == "float":
             return stage_key("float", self._key("train", name))
         if stage == "quantize":
