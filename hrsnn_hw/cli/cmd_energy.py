@@ -24,7 +24,12 @@ DESCRIPTION = """Energy per inference on neuromorphic profiles (map + count + pr
 on conventional ones (the same network as a rate model), with bands, assumptions and the
 ratio of every design to a reference design (default: the one named MRSNN).
 
-example:
+Without --qnet, the reference HRSNN and its MRSNN twin are trained, quantized for --deploy-profile
+and run by the golden model on the test split of --task (the pipeline's cached stages in --out),
+so both designs are compared at equal task.
+
+examples:
+  hrsnn-hw energy --out runs/energy
   hrsnn-hw energy --qnet out/hrsnn.qnet.npz --record out/hrsnn.golden.npz --name HRSNN \\
                   --qnet out/mrsnn.qnet.npz --record out/mrsnn.golden.npz --name MRSNN \\
                   --profiles loihi1,loihi2,cpu,gpu --out out/energy"""
@@ -51,6 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inputs", choices=INPUT_MODES, default="io",
                         help="inputs enter from the I/O port, or sit on cores of their own")
     parser.add_argument("--strategy", choices=STRATEGIES, default="pack_profiles", help="mapping strategy")
+    parser.add_argument("--design", default="hrsnn",
+                        help="without --qnet: the design run with its MRSNN twin (default: reference hrsnn)")
+    parser.add_argument("--task", default="japanese_vowels", help="without --qnet: the task (default: japanese_vowels)")
+    parser.add_argument("--deploy-profile", default="loihi2",
+                        help="without --qnet: the profile the networks are quantized for (default: loihi2)")
 
 
 def _time_arg(text: str) -> str | float:
@@ -60,10 +70,29 @@ def _time_arg(text: str) -> str | float:
         return text
 
 
+def _pipeline_items(args: argparse.Namespace) -> tuple[list, dict]:
+    """Reference designs through the pipeline's cached stages: (name, qnet, golden test record)."""
+    from ..pipeline import Pipeline, PipelineConfig
+    out = Path(args.out) if args.out else Path("runs/energy")
+    config = PipelineConfig(design=args.design, task=args.task, profile=args.deploy_profile, seed=args.seed,
+                            quick=args.quick)
+    pipe = Pipeline(config, out, on_event=(lambda msg: None) if (args.json or args.quiet) else None)
+    items, tasks = [], {}
+    for name in pipe.designs:
+        fixed = pipe.fixed_metrics(name)
+        items.append((name, pipe.quantize(name), SpikeRecord.load(out / f"fixed-{name}" / "test_record.npz")))
+        tasks[name] = {"task": args.task, fixed["task_metric_name"]: fixed["task_metric"],
+                       "float_" + fixed["task_metric_name"]: pipe.float_metrics(name)["task_metric"]}
+    return items, tasks
+
+
 def run(args: argparse.Namespace) -> dict:
+    task_info = None
     if not args.qnet:
-        raise HrsnnError("no design given", parameter="--qnet", value=None,
-                         hint="pass --qnet Q.npz --record R.npz per design (the pipeline writes both)")
+        items, task_info = _pipeline_items(args)
+        if not args.out:
+            args.out = Path("runs/energy")
+        return _table(args, items, task_info)
     if len(args.qnet) != len(args.record):
         raise HrsnnError("give one --record per --qnet", parameter="--record",
                          value=f"{len(args.record)} records for {len(args.qnet)} networks")
@@ -75,6 +104,10 @@ def run(args: argparse.Namespace) -> dict:
         qnet = QuantizedNetwork.load(qpath)
         record = SpikeRecord.load(rpath)
         items.append((args.name[k] if args.name else qnet.name, qnet, record))
+    return _table(args, items, None)
+
+
+def _table(args: argparse.Namespace, items: list, task_info: dict | None) -> dict:
     profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
     if not profiles:
         raise HrsnnError("no profiles given", parameter="--profiles", value=args.profiles,
@@ -84,6 +117,11 @@ def run(args: argparse.Namespace) -> dict:
     doc = table_json(table)
     result = {"reference": doc["reference"], "rows": doc["rows"], "ratios": doc["ratios"],
               "_text": table["text"]}
+    if task_info:
+        result["task"] = task_info
+        result["_text"] += "\n\nat equal task: " + "; ".join(
+            f"{name}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items())
+            for name, info in task_info.items())
     if args.out:
         json_path = write_json_atomic(Path(args.out) / "energy.json", doc)
         fig_path = plot_energy(table, Path(args.out) / "energy.png")
