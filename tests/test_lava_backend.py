@@ -1,0 +1,188 @@
+"""Lava backend mechanics: Lava's own rules vs our assumptions, compile checks, reset and read-out,
+float model, and teardown (no worker process or shared memory left, also after errors)."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import signal
+
+import numpy as np
+import pytest
+from conftest_lava import child_processes, leftovers
+
+from hrsnn_hw.errors import BackendError, QuantizationError
+from hrsnn_hw.golden import compare_exact, lava_effective_weights, simulate, simulate_float
+from hrsnn_hw.golden.kernel import DU_OFFSET, DV_OFFSET
+from hrsnn_hw.golden.testing import EDGE_CASES, default_format, random_inputs, random_qnet
+from hrsnn_hw.lava_backend import build_stock, compile_network, execute, run_lava
+from hrsnn_hw.lava_backend.procs.fault import FaultInjector
+
+pytestmark = pytest.mark.lava
+FMT = default_format()
+
+
+# ---------------------------------------------------------------- Lava's rules, read from Lava itself
+
+@pytest.mark.parametrize("sign_mode", ["excitatory", "inhibitory", "mixed"])
+@pytest.mark.parametrize("nwb", [8, 6, 3])
+def test_effective_weights_equal_lava_clip_and_truncate(sign_mode, nwb):
+    from lava.utils.weightutils import SignMode, clip_weights, truncate_weights
+    mode = {"excitatory": SignMode.EXCITATORY, "inhibitory": SignMode.INHIBITORY, "mixed": SignMode.MIXED}[sign_mode]
+    w = np.random.default_rng(nwb).integers(-300, 300, size=(40, 50))
+    lava = truncate_weights(clip_weights(w, mode, num_bits=8), mode, nwb)
+    np.testing.assert_array_equal(lava_effective_weights(w, sign_mode, nwb, FMT), lava)
+
+
+def test_profile_format_matches_lava_bit_accurate_models():
+    from lava.proc.lif.models import PyLifModelBitAcc
+    from lava.utils.weightutils import truncate_weights
+    m = PyLifModelBitAcc({})
+    assert (m.uv_bitwidth, m.decay_shift, m.vth_shift, m.act_shift) == \
+        (FMT.state_bits, FMT.decay_bits, FMT.vth_shift, FMT.u_shift)
+    assert (m.ds_offset, m.dm_offset) == (DU_OFFSET, DV_OFFSET)
+    assert inspect.signature(truncate_weights).parameters["max_num_weight_bits"].default == FMT.weight_bits
+
+
+# ---------------------------------------------------------------- compile-time checks
+
+def test_compile_refuses_weights_dense_would_alter_before_starting_lava():
+    q = random_qnet(np.random.default_rng(0), 10, 3)
+    w = np.array(q.projections[1].w_post_pre)
+    assert q.projections[1].sign_mode == "mixed"
+    w[0, 0] = 7
+    bad = dataclasses.replace(q, projections=(q.projections[0], dataclasses.replace(q.projections[1], w_post_pre=w))
+                              + q.projections[2:])
+    before = child_processes()
+    with pytest.raises(QuantizationError, match=r"input~mixed.*\[0,0\]"):
+        compile_network(bad, None, 10)
+    with pytest.raises(QuantizationError):
+        run_lava(bad, np.zeros((1, 5, 3), bool))
+    assert child_processes() == before
+
+
+def test_stock_backend_refuses_heterogeneous_networks():
+    q = random_qnet(np.random.default_rng(1), 10, 3)
+    with pytest.raises(BackendError, match="du differs"):
+        build_stock(q, None, 5)
+    homo = random_qnet(np.random.default_rng(1), 10, 3, homogeneous=True)
+    with pytest.raises(BackendError, match="refractory"):
+        run_lava(dataclasses.replace(homo, refractory_steps=np.r_[1, np.zeros(9, int)]),
+                 np.zeros((1, 5, 3), bool), stock=True)
+
+
+# ---------------------------------------------------------------- runs
+
+@pytest.fixture(scope="module")
+def net_and_inputs():
+    rng = np.random.default_rng(2)
+    q = random_qnet(rng, 24, 5, edge_cases=EDGE_CASES)
+    x, lengths = random_inputs(rng, 3, 30, 5)
+    return q, x, lengths
+
+
+def test_normal_run_matches_golden_and_leaves_nothing_behind(net_and_inputs):
+    q, x, lengths = net_and_inputs
+    before = child_processes()
+    reports = []
+    rec = run_lava(q, x, lengths, record_states=True, cleanup=reports)
+    assert rec.provenance["backend"] == "lava" and rec.provenance["model"] == "HeteroLIF"
+    assert rec.u.dtype == np.int64 and rec.provenance["lava_runs"] == 1
+    res = compare_exact(simulate(q, x, lengths, record_states=True), rec, ("golden", "lava"), qnet=q)
+    assert res.ok, res.as_dict()
+    assert res.n_spikes > 0
+    assert len(reports) == 1 and reports[0].graceful and not reports[0].forced
+    assert reports[0].worker_pids and reports[0].shm_names
+    assert leftovers(reports[0]) == {"processes": [], "shared_memory": []}
+    assert child_processes() == before
+
+
+def test_gap_reset_equals_one_run_per_sample(net_and_inputs):
+    q, x, lengths = net_and_inputs
+    gap = run_lava(q, x, lengths, record_states=True)
+    separate = run_lava(q, x, lengths, record_states=True, samples_per_run=1)
+    assert separate.provenance["lava_runs"] == 3
+    assert compare_exact(gap, separate, ("gap-reset", "run-per-sample")).ok
+
+
+def test_float_model_is_the_golden_float_twin(net_and_inputs):
+    q, x, lengths = net_and_inputs
+    lava = run_lava(q, x, lengths, record_states=True, fidelity="float")
+    twin = simulate_float(q, x, lengths, record_states=True)
+    assert lava.provenance["fidelity"] == "float"
+    np.testing.assert_array_equal(lava.spikes, twin.spikes)
+    np.testing.assert_allclose(lava.v, twin.v, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(lava.u, twin.u, rtol=1e-12, atol=1e-9)
+
+
+def test_hetero_lif_vars_are_per_neuron_and_readable():
+    from lava.magma.core.run_conditions import RunSteps
+    q = random_qnet(np.random.default_rng(3), 6, 2)
+    x, _ = random_inputs(np.random.default_rng(4), 1, 12, 2, rate=0.5)
+    net = compile_network(q, x[0].T, 12)
+    golden = simulate(q, x, record_states=True)
+    try:
+        net.neurons.run(condition=RunSteps(num_steps=12), run_cfg=net.run_cfg())
+        np.testing.assert_array_equal(net.neurons.du.get(), q.du)
+        np.testing.assert_array_equal(net.neurons.v.get(), golden.v[0, -1])
+        np.testing.assert_array_equal(net.neurons.u.get(), golden.u[0, -1])
+    finally:
+        net.neurons.stop()
+
+
+# ---------------------------------------------------------------- failures and teardown
+
+def _with_fault(mode: str):
+    q = random_qnet(np.random.default_rng(5), 10, 3)
+    net = compile_network(q, np.zeros((3, 40), np.int32), 40, record_states=True)
+    fault = FaultInjector(shape=(10,), fail_at_step=6, message="injected-boom-42", mode=mode)
+    net.neurons.s_out.connect(fault.a_in)
+    net.processes.append(fault)
+    return net
+
+
+def test_crash_in_process_model_surfaces_original_error_and_cleans_up():
+    before = child_processes()
+    reports = []
+    with pytest.raises(BackendError) as info:
+        execute(_with_fault("raise"), timeout_s=60, cleanup=reports)
+    assert "RuntimeError: injected-boom-42" in str(info.value).split(";")[0]
+    assert "models.py" in info.value.hint  # the process model's own traceback
+    assert reports[0].forced and leftovers(reports[0]) == {"processes": [], "shared_memory": []}
+    assert child_processes() == before
+
+
+def test_failure_while_building_the_runtime_is_surfaced_and_cleaned_up():
+    before = child_processes()
+    reports = []
+    with pytest.raises(BackendError, match="could not build the network.*injected-boom-42"):
+        execute(_with_fault("init"), timeout_s=60, cleanup=reports)
+    assert reports[0].worker_pids and reports[0].forced
+    assert leftovers(reports[0]) == {"processes": [], "shared_memory": []}
+    assert child_processes() == before
+
+
+def test_hung_process_model_times_out_and_is_terminated():
+    before = child_processes()
+    reports = []
+    with pytest.raises(BackendError, match="did not finish within 2.0 s"):
+        execute(_with_fault("hang"), timeout_s=2.0, stop_timeout_s=1.0, cleanup=reports)
+    assert reports[0].forced and leftovers(reports[0]) == {"processes": [], "shared_memory": []}
+    assert child_processes() == before
+
+
+def test_keyboard_interrupt_during_run_tears_down():
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    before = child_processes()
+    reports = []
+    old = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1.5)
+        with pytest.raises(KeyboardInterrupt):
+            execute(_with_fault("hang"), timeout_s=60, stop_timeout_s=1.0, cleanup=reports)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert reports and leftovers(reports[0]) == {"processes": [], "shared_memory": []}
+    assert child_processes() == before
