@@ -350,3 +350,26 @@ def test_record_roundtrip(tmp_path, small_net):
 def test_fixed_format_from_profile_is_lava_default():
     fmt = FixedFormat.from_profile(__import__("hrsnn_hw.profiles", fromlist=["x"]).load_profile("loihi2"))
     assert (fmt.state_bits, fmt.decay_bits, fmt.u_shift, fmt.vth_shift) == (24, 12, 6, 6)
+
+
+def test_saturating_twin_isolates_rounding_when_v_clips():
+    rng = np.random.default_rng(21)
+    q = random_qnet(rng, 30, 6, edge_cases=("v_clip",))
+    x, lengths = random_inputs(rng, 3, 60, 6, rate=0.3)
+    rec_int = simulate(q, x, lengths, record_states=True)
+    assert rec_int.provenance["overflow"]["v_clip"] > 0 and rec_int.provenance["overflow"]["u_wrap"] == 0
+    strict = compare_int_float(q, rec_int, simulate_float(q, x, lengths, record_states=True))
+    assert not strict.ok and "v_clip" in strict.reason
+    twin = simulate_float(q, x, lengths, record_states=True, saturate_v=True)
+    assert twin.v.min() >= -(2 ** 23 - 1)
+    lenient = compare_int_float(q, rec_int, twin, allow_v_saturation=True)
+    assert lenient.ok, lenient.reason
+    assert lenient.overflow["v_clip"] == rec_int.provenance["overflow"]["v_clip"]  # still reported
+
+
+def test_u_wrap_fails_even_when_v_saturation_is_allowed(edge_net):
+    x, lengths = random_inputs(np.random.default_rng(14), 2, 40, 8)
+    cmp = compare_int_float(edge_net, simulate(edge_net, x, lengths, record_states=True),
+                            simulate_float(edge_net, x, lengths, record_states=True, saturate_v=True),
+                            allow_v_saturation=True)
+    assert not cmp.ok and "u_wrap" in cmp.reason

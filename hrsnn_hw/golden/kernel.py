@@ -192,18 +192,25 @@ def lif_step(u: np.ndarray, v: np.ndarray, refractory: np.ndarray, a_in: np.ndar
 
 
 def lif_step_float(u: np.ndarray, v: np.ndarray, refractory: np.ndarray, a_in: np.ndarray,
-                   p: NeuronParams) -> StepResult:
-    """The float twin of :func:`lif_step`: same integer-domain constants, no rounding, wrap or clip.
+                   p: NeuronParams, saturate_v: bool = False) -> StepResult:
+    """The float twin of :func:`lif_step`: same integer-domain constants, no rounding or wrap.
 
     ``a_in`` is the float synaptic input (weights times ``2**weight_exp``, no floor).
-    The overflow masks report where the integer model *would* wrap or clip.
+    The overflow masks report where the integer model *would* wrap or clip. With
+    ``saturate_v`` the twin clips ``v`` to the same 24-bit rails as the integer model
+    (saturation is defined behaviour of the hardware, not rounding), so that comparing the
+    two isolates rounding error.
     """
     big = float(p.state_max)
     u_new = u * p.scale_u + np.asarray(a_in, np.float64) * float(1 << p.u_shift)
     held = refractory > 0
     y = v * p.scale_v + u_new + p.bias_eff
-    spikes = (y > p.vth_eff) & ~held
-    v_new = np.where(held | spikes, 0.0, y)
+    if saturate_v:
+        y_clipped = np.clip(y, -(big - 1), big - 1)
+    else:
+        y_clipped = y
+    spikes = (y_clipped > p.vth_eff) & ~held
+    v_new = np.where(held | spikes, 0.0, y_clipped)
     refr_new = np.where(held, refractory - 1, np.where(spikes, p.refractory_steps, 0))
     u_out = (u_new > big) | (u_new <= -big)
     v_out = ((y > big - 1) | (y < -(big - 1))) & ~held

@@ -57,7 +57,8 @@ def _chunk_size(n_samples: int, n_steps: int, n_neurons: int, record: bool) -> i
 
 
 def _run_chunk(x: np.ndarray, lengths: np.ndarray, p: NeuronParams, in_ops: list[SynapseOp],
-               rec_ops: SynapseSet, record: bool, float_twin: bool) -> dict[str, np.ndarray]:
+               rec_ops: SynapseSet, record: bool, float_twin: bool,
+               saturate_v: bool = False) -> dict[str, np.ndarray]:
     """Simulate samples sorted by decreasing length; returns spikes (and states) of the chunk."""
     bc, n = len(lengths), p.n_neurons
     tc = int(lengths[0]) if bc else 0
@@ -73,7 +74,7 @@ def _run_chunk(x: np.ndarray, lengths: np.ndarray, p: NeuronParams, in_ops: list
     if tc > 1:
         for op in in_ops:
             op.add_into(drive[:, 1:], x[:, :tc - 1], float_twin)
-    step = lif_step_float if float_twin else lif_step
+    step = (functools.partial(lif_step_float, saturate_v=saturate_v) if float_twin else lif_step)
     u = np.zeros((bc, n), dtype)
     v = np.zeros((bc, n), dtype)
     refr = np.zeros((bc, n), np.int64)
@@ -138,7 +139,7 @@ def prepare(qnet, profile=None) -> Prepared:
 
 
 def _simulate(qnet, input_spikes, sample_lengths, record_states: bool, batch_size: int | None,
-              float_twin: bool, profile) -> SpikeRecord:
+              float_twin: bool, profile, saturate_v: bool = False) -> SpikeRecord:
     prep = prepare(qnet, profile)
     fmt, p, in_ops, rec_ops = prep.fmt, prep.params, list(prep.in_ops), prep.rec_ops
     x, lengths = check_inputs(qnet, input_spikes, sample_lengths)
@@ -157,7 +158,7 @@ def _simulate(qnet, input_spikes, sample_lengths, record_states: bool, batch_siz
     for start in range(0, b, batch_size):
         idx = order[start:start + batch_size]
         with _blas_limit(list(rec_ops.ops), len(idx)):
-            res = _run_chunk(x[idx], lengths[idx], p, in_ops, rec_ops, record_states, float_twin)
+            res = _run_chunk(x[idx], lengths[idx], p, in_ops, rec_ops, record_states, float_twin, saturate_v)
         tc = res["spikes"].shape[1]
         spikes[idx, :tc] = res["spikes"]
         counts[idx] = res["counts"]
@@ -209,12 +210,14 @@ def simulate(qnet, input_spikes, sample_lengths=None, *, record_states: bool = F
 
 
 def simulate_float(qnet, input_spikes, sample_lengths=None, *, record_states: bool = False,
-                   batch_size: int | None = None, profile=None) -> SpikeRecord:
+                   batch_size: int | None = None, profile=None, saturate_v: bool = False) -> SpikeRecord:
     """The float twin of :func:`simulate`: same integer-domain constants, exact real arithmetic.
 
     Decays multiply by ``(2**D - d) / 2**D`` without rounding, weights by ``2**weight_exp``
     without flooring, and nothing wraps or clips. ``u``/``v`` are float64 in the integer
     domain (same units as :func:`simulate`), so the difference of the two isolates rounding
-    and overflow. Provenance: backend "golden", fidelity "float".
+    and overflow. ``saturate_v=True`` clips ``v`` at the integer model's rails (the hardware's
+    defined saturation), leaving rounding as the only difference. Provenance: backend
+    "golden", fidelity "float".
     """
-    return _simulate(qnet, input_spikes, sample_lengths, record_states, batch_size, True, profile)
+    return _simulate(qnet, input_spikes, sample_lengths, record_states, batch_size, True, profile, saturate_v)

@@ -291,7 +291,7 @@ class Pipeline:
             rows += run_rate_rung(trained.spec, qnet, dequantize(qnet, trained), test.spikes[:n, : int(lr.max())],
                                   lr, target=self.exp.target)
             rows.append(task_rung(float_m["task_metric"], fixed_m["task_metric"], float_m["task_metric_name"],
-                                  f"golden model, {test.n_samples} test samples"))
+                                  f"golden model, {test.n_samples} test samples", n_test=test.n_samples))
             report = VerificationReport(rungs=tuple(rows), provenance={"design": name, "profile": self.config.profile,
                                                                        "lava_samples": int(len(lengths)),
                                                                        "lava_steps": int(lengths.sum())})
