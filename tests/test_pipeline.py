@@ -1,0 +1,69 @@
+"""The whole pipeline in quick mode: stages, cache, report, exit code; stage-by-stage from the CLI."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hrsnn_hw.pipeline import Pipeline, PipelineConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    proc = subprocess.run([sys.executable, "-m", "hrsnn_hw", "run", "--quick", "--json", "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=1200)
+    return out, proc
+
+
+def test_run_succeeds_and_prints_one_json_object(quick_run):
+    out, proc = quick_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads(proc.stdout)
+    assert set(doc["designs"]) == {"hrsnn", "mrsnn"}
+    for d in doc["designs"].values():
+        assert d["verify"]["ok"]
+        assert {r["rung"] for r in d["verify"]["rungs"]} == {1, 2, 3, 4, 5}
+        assert d["fixed"]["efficiency"] == pytest.approx(d["fixed"]["mc"] / d["fixed"]["activity"])
+    profiles = {r["profile"] for r in doc["energy"]["rows"]}
+    assert {"loihi1", "loihi2", "cpu", "gpu"} <= profiles
+
+
+def test_report_holds_every_section_and_its_figures(quick_run):
+    out, _ = quick_run
+    md = (out / "report" / "report.md").read_text()
+    for section in ("## Summary", "## Design", "## Unsupervised training", "## Quantization",
+                    "## Mapping and utilisation", "## Verification ladder", "## Energy per inference",
+                    "## Environment"):
+        assert section in md, section
+    for line in md.splitlines():
+        if line.startswith("!["):
+            assert (out / "report" / line.split("(")[1].rstrip(")")).exists(), line
+    html = (out / "report" / "report.html").read_text()
+    assert "data:image/png;base64," in html and "<table>" in html
+    assert (out / "pipeline.log").stat().st_size > 0
+
+
+def test_rerun_skips_every_stage_and_gives_the_same_numbers(quick_run):
+    out, proc = quick_run
+    first = json.loads(proc.stdout)
+    again = subprocess.run([sys.executable, "-m", "hrsnn_hw", "run", "--quick", "--json", "--out", str(out)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    doc = json.loads(again.stdout)
+    assert doc["stages"] and all(s["skipped"] for s in doc["stages"].values())
+    assert doc["designs"] == first["designs"]
+
+
+def test_changing_the_profile_reruns_from_quantization_only(quick_run, tmp_path):
+    out, _ = quick_run
+    pipe = Pipeline(PipelineConfig(quick=True, profile="loihi1", baseline=None), out)
+    pipe.fixed_metrics("hrsnn")
+    skipped = {n: r.skipped for n, r in pipe.cache.results.items()}
+    assert skipped["train-hrsnn"] is True
+    assert skipped["quantize-hrsnn"] is False and skipped["fixed-hrsnn"] is False
