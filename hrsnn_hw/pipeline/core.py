@@ -361,8 +361,10 @@ class Pipeline:
             if progress:
                 progress("energy")
             energy = self.energy()
-            summary["energy"] = {"rows": [{k: r.get(k) for k in ("profile", "design", "model", "total", "low", "high",
-                                                                 "error")} for r in energy.get("rows", [])],
+            summary["energy"] = {"rows": [{"profile": r.get("profile"), "design": r.get("design"),
+                                           "model": r.get("model"), "total": r.get("total_J"), "low": r.get("low_J"),
+                                           "high": r.get("high_J"), "n_cores": r.get("n_cores"),
+                                           "error": r.get("error")} for r in energy.get("rows", [])],
                                  "ratios": energy.get("ratios")}
         summary["stages"] = {n: {"skipped": r.skipped, "wall_time_s": round(r.wall_time_s, 3)}
                              for n, r in self.cache.results.items()}

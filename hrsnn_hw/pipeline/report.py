@@ -219,10 +219,10 @@ def write_report(pipe, summary: dict) -> Path:
            "## Design", "", "![design](design.png)", ""]
     for n in names:
         spec = pipe.train(n).spec
-        tau = spec.neuron_param("tau_m")
+        taus = "; ".join(f"{p.name} tau_m mean {p.tau_m.mean() * 1e3:.3g} ms, CV {p.tau_m.std() / p.tau_m.mean():.3g}"
+                         for p in spec.populations)
         md.append(f"- **{n}**: {spec.n_neurons} neurons ({', '.join(f'{p.name} {p.n}' for p in spec.populations)}), "
-                  f"{spec.n_input} inputs, {sum(p.n_synapses for p in spec.projections)} synapses; tau_m mean "
-                  f"{tau.mean() * 1e3:.3g} ms, CV {tau.std() / tau.mean():.3g}.")
+                  f"{spec.n_input} inputs, {sum(p.n_synapses for p in spec.projections)} synapses; {taus}.")
     md += ["", "## Unsupervised training (STDP)", "", "![training](training.png)", ""]
     for n in names:
         tr = pipe.train(n).training

@@ -1,0 +1,161 @@
+"""Regenerate the computed sections of README.md from the commands that produce them.
+
+Every number in the README between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` is
+written here from a command's JSON output (shown next to it), never typed in.
+
+    .venv/bin/python scripts/update_readme.py                 # every section
+    .venv/bin/python scripts/update_readme.py --only ablation # one section
+    .venv/bin/python scripts/update_readme.py --reuse         # re-render from runs/ without re-running
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIG = ROOT / "docs" / "figures"
+PY = sys.executable
+
+
+def sh(cmd: list[str], out_json: Path, reuse: bool) -> dict:
+    """Run a command that prints one JSON object; keep it in ``out_json``."""
+    if reuse and out_json.exists():
+        return json.loads(out_json.read_text())
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode not in (0, 1):
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
+    line = [l for l in proc.stdout.splitlines() if l.strip().startswith("{")][-1]
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.write_text(line)
+    return json.loads(line)
+
+
+def energy_text(j: float | None) -> str:
+    if j is None:
+        return "n/a"
+    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
+        if abs(j) >= scale:
+            return f"{j / scale:.3g} {unit}"
+    return f"{j:.3g} J"
+
+
+def section_main(reuse: bool) -> str:
+    doc = sh([PY, "-m", "hrsnn_hw", "run", "--out", "runs/default", "--json"], ROOT / "runs/default/run.json", reuse)
+    FIG.mkdir(parents=True, exist_ok=True)
+    for name in ("raster-hrsnn.png", "design.png"):
+        src = ROOT / "runs/default/report" / name
+        if src.exists():
+            shutil.copy(src, FIG / name)
+    rows = ["| design | stage | MC | activity (spikes/neuron/step) | E = MC/activity | accuracy | spikes/inference |",
+            "|---|---|---|---|---|---|---|"]
+    for name, d in doc["designs"].items():
+        for stage, label in (("float", "Brian2 float"), ("fixed", "fixed point (golden = Lava)")):
+            m = d[stage]
+            rows.append(f"| {name} | {label} | {m['mc']:.3f} | {m['activity']:.4f} | {m['efficiency']:.2f} | "
+                        f"{m['task_metric']:.4f} | {m['spikes_per_inference']:.0f} |")
+    ver = [f"| {name} | " + " | ".join(r["verdict"] for r in sorted(d["verify"]["rungs"], key=lambda r: r["rung"]))
+           + " |" for name, d in doc["designs"].items()]
+    stages = doc["stages"]
+    text = ["Made by `hrsnn-hw run --out runs/default` (JapaneseVowels, official split: 270 train / 370 test; "
+            f"seed {doc['config']['seed']}; deployment profile `{doc['config']['profile']}`); wall time "
+            f"{doc['wall_time_s']:.0f} s on this 2-core machine.", "", *rows, "",
+            "Verification ladder verdicts (rungs 1, 2, 3, 4a, 4b, 5; see [Verification](#verification)):", "",
+            "| design | 1 | 2 | 3 | 4a | 4b | 5 |", "|---|---|---|---|---|---|---|", *ver, "",
+            "![raster](docs/figures/raster-hrsnn.png)", "",
+            "Stage wall times (s): " + ", ".join(f"{k} {v['wall_time_s']:.1f}" for k, v in stages.items()) + "."]
+    return "\n".join(text)
+
+
+def section_ablation(reuse: bool) -> str:
+    doc = sh([PY, "-m", "hrsnn_hw", "ablation", "--out", "runs/ablation", "--json"], ROOT / "runs/ablation/run.json",
+             reuse)
+    FIG.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "runs/ablation/ablation.png", FIG / "ablation.png")
+    md = (ROOT / "runs/ablation/ablation.md").read_text().rstrip()
+    return "\n".join(["Made by `hrsnn-hw ablation --out runs/ablation` (5 seeds, JapaneseVowels):", "", md, "",
+                      "![ablation](docs/figures/ablation.png)"])
+
+
+def section_energy(reuse: bool) -> str:
+    doc = sh([PY, "-m", "hrsnn_hw", "energy", "--out", "runs/default", "--json"], ROOT / "runs/default/energy-cli.json",
+             reuse)
+    FIG.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "runs/default/energy.png", FIG / "energy.png")
+    rows = ["| profile | model | HRSNN per inference [band] | MRSNN per inference [band] | HRSNN / MRSNN [band] |",
+            "|---|---|---|---|---|"]
+    by = {}
+    for r in doc["rows"]:
+        if not r.get("error"):
+            by[(r["profile"], r["model"], r["design"])] = r
+    ratios = {(r["profile"], r["model"]): r for r in doc["ratios"]} if isinstance(doc["ratios"], list) else {}
+    for (profile, model, design), r in sorted(by.items()):
+        if design != "hrsnn":
+            continue
+        m = by.get((profile, model, "mrsnn"))
+        ratio = ratios.get((profile, model))
+        rtxt = "n/a"
+        if ratio:
+            rtxt = f"{ratio['ratio']:.3g} [{ratio['low']:.3g} .. {ratio['high']:.3g}]"
+        rows.append(f"| {profile} | {model} | {energy_text(r['total_J'])} [{energy_text(r['low_J'])} .. "
+                    f"{energy_text(r['high_J'])}] | " + (f"{energy_text(m['total_J'])} [{energy_text(m['low_J'])} .. "
+                    f"{energy_text(m['high_J'])}]" if m else "n/a") + f" | {rtxt} |")
+    task = doc.get("task", {})
+    task_line = "; ".join(f"{n}: " + ", ".join(f"{k} {v:.4f}" for k, v in t.items() if isinstance(v, float))
+                          for n, t in task.items())
+    return "\n".join(["Made by `hrsnn-hw energy --out runs/default` (reuses the main run's cached stages; golden "
+                      "records of the 370 test samples; the `cpu`/`gpu` rows price the same recurrent network run "
+                      "as a non-spiking rate model):", "", *rows, "", f"At equal task: {task_line}.", "",
+                      "![energy](docs/figures/energy.png)"])
+
+
+def section_benchmarks(reuse: bool) -> str:
+    lines = []
+    for script in ("bench_main.py", "bench_golden_vs_lava.py", "bench_energy.py", "bench_refsim.py"):
+        out = ROOT / "runs/benchmarks" / (script[:-3] + ".json")
+        doc = sh([PY, f"benchmarks/{script}"], out, reuse)
+        lines += [f"`.venv/bin/python benchmarks/{script}`:", "", "```json", json.dumps(doc), "```", ""]
+    return "\n".join(lines).rstrip()
+
+
+def section_optimize(reuse: bool) -> str:
+    out = ROOT / "runs/optimize"
+    doc = sh([PY, "-m", "hrsnn_hw", "optimize", "--budget", "40", "--out", str(out), "--json"], out / "run.json", reuse)
+    md = out / "comparison.md"
+    FIG.mkdir(parents=True, exist_ok=True)
+    for name in ("history.png", "importance.png"):
+        if (out / name).exists():
+            shutil.copy(out / name, FIG / f"optimize-{name}")
+    table = md.read_text().rstrip() if md.exists() else json.dumps(doc.get("comparison", {}))
+    return "\n".join(["Made by `hrsnn-hw optimize --budget 40 --out runs/optimize`:", "", table, "",
+                      "![history](docs/figures/optimize-history.png)"])
+
+
+SECTIONS = {"main": section_main, "ablation": section_ablation, "energy": section_energy,
+            "optimize": section_optimize, "benchmarks": section_benchmarks}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=None, help="comma-separated sections: " + ",".join(SECTIONS))
+    parser.add_argument("--reuse", action="store_true", help="use the JSON kept in runs/ instead of re-running")
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else list(SECTIONS)
+    readme = (ROOT / "README.md").read_text()
+    for name in names:
+        body = SECTIONS[name](args.reuse)
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.S)
+        if not pattern.search(readme):
+            raise SystemExit(f"README has no section markers for {name!r}")
+        readme = pattern.sub(lambda m: m.group(1) + body + m.group(2), readme)
+        print(f"updated section {name}", file=sys.stderr)
+    (ROOT / "README.md").write_text(readme)
+
+
+if __name__ == "__main__":
+    main()
