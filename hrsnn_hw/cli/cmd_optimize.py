@@ -18,12 +18,12 @@ to the reference HRSNN and its MRSNN twin and written as <out>/best_design.json.
 
 examples:
   hrsnn-hw optimize --budget 40 --out runs/opt40                       # the documented study
-  hrsnn-hw optimize --quick                                           # a 2-minute smoke run
+  hrsnn-hw optimize --quick                                           # smoke run, under 2 minutes
   hrsnn-hw optimize --constraint "accuracy>=0.8" --budget 40
   hrsnn-hw optimize --objectives task,spikes --budget 60               # Pareto front
   hrsnn-hw optimize --objectives task,energy --profile loihi2
   hrsnn-hw optimize --param populations.exc.tau_m.mean=0.005:0.1 --log \\
-                    --param populations.exc.tau_m.cv=0:1.5 --param projections.exc->exc.p=0.05:0.3
+                    --param populations.exc.tau_m.cv=0:1.5 --param 'projections.exc->exc.p=0.05:0.3'
   hrsnn-hw optimize --workers 2 --budget 40                            # 2 processes, one study
 
 several machines (one study, shared budget):
@@ -37,7 +37,8 @@ several machines (one study, shared budget):
 search space: --space FILE (default reference/search_space.json) and/or --param
 PATH=LOW:HIGH[:log][:int] (repeatable; --log after a --param makes it log-scale). With
 --param and no --space only the --param parameters are searched; with both, --param adds
-to or overrides the file.
+to or overrides the file. Quote paths that contain '->' (stdp.exc->exc..., projections...)
+in a shell, or '>' redirects the output.
 """
 
 _OPTIONALS = ("budget", "reeval_seeds")
@@ -81,7 +82,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="fresh seeds for re-evaluating the best design and the references (default 5; --quick 2)")
     g.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
     g.add_argument("--storage", default=None,
-                   help="journal file or database URL of the study (default <out>/study.journal)")
+                   help="journal file or database URL of the study (default <out>/study.journal; <out> defaults to "
+                        "runs/optimize/<study-name>[_quick])")
     g.add_argument("--study-name", default="hrsnn", help="study name inside the storage (default hrsnn)")
     g.add_argument("--worker-only", action="store_true",
                    help="only run trials (another process/machine does selection and reports)")
@@ -137,13 +139,15 @@ def build_config(args: argparse.Namespace):
             space = space.merged(space_from_cli(args.param))
     budget = args.budget if args.budget is not None else (6 if args.quick else 40)
     reeval = args.reeval_seeds if args.reeval_seeds is not None else (2 if args.quick else 5)
-    out = Path(args.out) if args.out else Path("runs") / "optimize" / args.study_name
+    # quick and full studies differ in setup, so by default they live apart
+    out = Path(args.out) if args.out else Path("runs") / "optimize" / (args.study_name + ("_quick" if args.quick else ""))
     storage = args.storage or str(out / "study.journal")
     return make_config(design, space, objectives=args.objectives, constraints=args.constraint, task=args.task,
                        profile=args.profile, epochs=args.epochs, quick=args.quick, seed=args.seed,
                        search_seeds=args.search_seeds, budget=budget, workers=args.workers, sampler=args.sampler,
                        n_startup=args.n_startup, storage=storage, study_name=args.study_name, out=out,
                        reeval_seeds=reeval, stale_after_s=args.stale_after, figures=not args.no_figures,
+                       worker_only=args.worker_only,
                        command=_command(args, budget, reeval))
 
 
@@ -177,7 +181,7 @@ def run(args: argparse.Namespace) -> dict:
     from ..optimize import optimize
 
     config = build_config(args)
-    result = optimize(config, args.evaluator, progress=progress_enabled(args), worker_only=args.worker_only)
+    result = optimize(config, args.evaluator, progress=progress_enabled(args))
     out = result.to_dict()
     if not getattr(args, "json", False):
         out["_text"] = _text(result)
