@@ -49,7 +49,7 @@ TAU_MEM = np.array([0.01, 0.02, 0.03, 0.04, 0.01, 0.02])
 def foreign_graph(w_rec=W_REC, w_in=W_IN, *, gain_syn=1.0, affine_bias=None, v_reset=None, extra=None,
                   recurrent=True, wrap=False) -> nir.NIRGraph:
     n = w_rec.shape[0]
-    lif = nir.CubaLIF(tau_syn=TAU_SYN[:n], tau_mem=TAU_MEM[:n], r=TAU_MEM[:n] / DT,
+    lif = nir.CubaLIF(tau_syn=TAU_SYN[:n], tau_mem=TAU_MEM[:n], r=np.ones(n),
                       v_leak=np.full(n, 0.01), v_threshold=np.full(n, 0.02),
                       v_reset=np.zeros(n) if v_reset is None else v_reset, w_in=gain_syn * TAU_SYN[:n] / DT)
     w_in_node = nir.Linear(weight=w_in) if affine_bias is None else nir.Affine(weight=w_in, bias=affine_bias)
@@ -97,7 +97,7 @@ def test_exported_graph_follows_the_cubalif_convention(spec):
     assert np.array_equal(lif.tau_mem, spec.neuron_param("tau_m"))
     assert np.array_equal(lif.v_threshold, spec.neuron_param("v_th"))
     # Forward Euler of the CubaLIF with these values adds I to v with gain 1 and W to I per spike.
-    assert np.allclose(lif.r * dt / lif.tau_mem, 1.0, rtol=1e-15)
+    assert np.array_equal(lif.r, np.ones(spec.n_neurons))  # tau_m dv/dt = -v + u + bias
     assert np.allclose(lif.w_in * dt / lif.tau_syn, 1.0, rtol=1e-15)
     assert np.array_equal(graph.nodes["w_in"].weight, spec.input_weights())
     assert lif.metadata["dt"] == dt and np.array_equal(lif.metadata["refractory"], spec.neuron_param("refractory"))
@@ -121,7 +121,7 @@ def _run_ours(spec, x):
     u, v, s, vs, ss = 0.0, 0.0, np.zeros(spec.n_neurons), [], []
     for t in range(len(x)):
         u = a_u * u + w_in @ (x[t - 1] if t else 0 * x[0]) + w_rec @ s
-        v = a_v * v + u + bias
+        v = a_v * v + (1 - a_v) * (u + bias)
         s = (v > v_th).astype(float)
         v = np.where(s > 0, 0.0, v)
         vs.append(v)
@@ -195,7 +195,7 @@ def test_foreign_graph_gets_dale_populations_from_weight_signs():
     assert np.array_equal(back.recurrent_weights(), W_REC)
     assert np.array_equal(back.input_weights(), W_IN)
     assert np.array_equal(back.neuron_param("tau_m"), TAU_MEM)
-    assert np.allclose(back.neuron_param("bias"), 0.01 * DT / TAU_MEM, rtol=1e-15)
+    assert np.allclose(back.neuron_param("bias"), 0.01, rtol=1e-15)  # v_leak is the bias
     assert np.array_equal(back.neuron_param("refractory"), np.zeros(6))
     assert {p.name for p in back.projections} == {"input->exc", "input->inh", "exc->exc", "exc->inh", "inh->exc",
                                                  "inh->inh"}
@@ -226,7 +226,7 @@ def test_foreign_input_gain_scales_weights_and_affine_bias_is_folded():
     back = result.spec
     assert np.allclose(back.recurrent_weights(), 2 * W_REC, rtol=1e-14, atol=0)
     assert np.allclose(back.input_weights(), 2 * W_IN, rtol=1e-14, atol=0)
-    expected = 0.01 * DT / TAU_MEM + 2 * b / (1 - np.exp(-DT / TAU_SYN))
+    expected = 0.01 + 2 * b / (1 - np.exp(-DT / TAU_SYN))  # v_leak, plus the folded Affine bias
     assert np.allclose(back.neuron_param("bias"), expected, rtol=1e-14, atol=0)
     assert any("scaled" in n for n in result.notes) and any("Affine" in n for n in result.notes)
 
@@ -258,7 +258,7 @@ def test_unsupported_graph_shapes_name_the_node(case, match, parameter):
     elif case == "delay":
         graph = foreign_graph(extra=({"delay": nir.Delay(delay=np.zeros(6))}, [("neurons", "delay")]))
     else:
-        lif2 = nir.CubaLIF(tau_syn=TAU_SYN, tau_mem=TAU_MEM, r=TAU_MEM / DT, v_leak=np.zeros(6),
+        lif2 = nir.CubaLIF(tau_syn=TAU_SYN, tau_mem=TAU_MEM, r=np.ones(6), v_leak=np.zeros(6),
                            v_threshold=np.full(6, 0.02))
         graph = foreign_graph(extra=({"fc2": nir.Linear(weight=np.eye(6)), "lif2": lif2},
                                      [("neurons", "fc2"), ("fc2", "lif2")]))

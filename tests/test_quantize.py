@@ -189,7 +189,9 @@ def test_tau_m_too_long_is_an_error_when_strict_and_a_warning_otherwise():
     assert "tau_m = 20 s at dt = 1 ms rounds to a 12-bit decay of 0 (no leak)" in str(err)
     assert "lower tau_m or raise dt" in err.hint and "1 ms: 120.2 us .. 4.095 s" in err.allowed
     qnet, report, caught = quantize_quiet(spec)
-    assert qnet.dv[2] == 0 and len(caught) == 1 and "no leak" in report.warnings[0]
+    assert qnet.dv[2] == 0 and "no leak" in report.warnings[0]
+    # without leak the neuron's Loihi-form threshold v_th / (1 - a_v) is out of range as well
+    assert len(caught) == 2 and "threshold v_th / (1 - exp(-dt/tau_m))" in report.warnings[1]
     assert report.parameters["tau_m"].n_zeroed == 1 and math.isinf(report.parameters["tau_m"].max_rel_err)
     deq = dequantize(qnet, spec)  # no leak stays a valid (finite) spec: decay 1 to double precision
     assert deq.neuron_param("tau_m")[2] == spec.dt * 2.0 ** 52
@@ -293,7 +295,9 @@ def test_dequantize_gives_the_effective_float_network(hrsnn, hrsnn_q):
     assert isinstance(deq, NetworkSpec) and deq.population_names == hrsnn.population_names
     assert np.allclose(deq.neuron_param("tau_m"), report.arrays["tau_m_eff"], rtol=1e-12)
     assert np.allclose(np.exp(-deq.dt / deq.neuron_param("tau_syn")), (4096 - qnet.du - 1) / 4096, rtol=1e-12)
-    assert np.allclose(deq.neuron_param("v_th"), qnet.vth * 64 * qnet.v_scale)
+    gain = (qnet.dv.astype(float)) / 4096  # 1 - a_v of the effective decay
+    assert np.allclose(deq.neuron_param("v_th"), qnet.vth * 64 * qnet.v_scale * gain, rtol=1e-9)
+    assert np.allclose(deq.neuron_param("v_th"), hrsnn.neuron_param("v_th"), rtol=2e-3)  # thresholds kept
     for proj, dproj in zip(hrsnn.projections, deq.projections):
         assert np.array_equal(proj.post_index, dproj.post_index)
         assert np.allclose(dproj.weight, proj.weight, rtol=0.1, atol=0)

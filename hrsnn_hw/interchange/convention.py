@@ -2,29 +2,28 @@
 
 hrsnn_hw computes, per step of length ``dt`` (see :mod:`hrsnn_hw.spec.model`)::
 
-    u[t] = alpha_u u[t-1] + W_in x[t-1] + W_rec s[t-1]     alpha_u = exp(-dt/tau_syn)
-    v[t] = alpha_v v[t-1] + u[t] + bias                     alpha_v = exp(-dt/tau_m)
+    u[t] = alpha_u u[t-1] + W_in x[t-1] + W_rec s[t-1]              alpha_u = exp(-dt/tau_syn)
+    v[t] = alpha_v v[t-1] + (1 - alpha_v) (u[t] + bias)             alpha_v = exp(-dt/tau_m)
     v[t] > v_th -> spike, v <- 0, held at 0 for round(refractory/dt) steps
 
-NIR's ``CubaLIF`` is a continuous-time system::
+i.e. ``tau_m dv/dt = -v + u + bias`` with ``u`` held over each step (zero-order hold).
+NIR's ``CubaLIF`` is the continuous-time system::
 
     tau_syn dI/dt = -I + w_in * S          (S: the output of the Linear node feeding it)
     tau_mem dv/dt = (v_leak - v) + r * I
     v > v_threshold -> spike, v <- v_reset
 
-The simulators that run NIR graphs in steps (snnTorch, lava-dl, Norse, Rockpool) read a
-spike as the value 1 during one step and integrate with forward Euler::
+so ``r = 1`` and ``v_leak = bias``: the membranes are the same equation. The simulators that
+run NIR graphs in steps (snnTorch, lava-dl, Norse, Rockpool) read a spike as the value 1
+during one step and integrate with forward Euler::
 
     I[t] = (1 - dt/tau_syn) I[t-1] + (dt/tau_syn) w_in S[t]
     v[t] = (1 - dt/tau_mem) v[t-1] + (dt/tau_mem) (v_leak + r I[t])
 
-so with ``w_in = tau_syn/dt`` one spike of weight ``W`` raises ``I`` by exactly ``W``, and
-with ``r = tau_mem/dt`` the current enters ``v`` with gain 1 per step, as ``u`` does in
-our model; ``v_leak = bias * tau_mem/dt`` then adds ``bias`` per step. These are the
-values snnTorch writes and lava-dl requires when it reads a CubaLIF, and they make the
-continuous-time steady states agree with ours to first order in ``dt/tau``:
-``v_ss = v_leak + r I`` against our ``(u + bias) / (1 - alpha_v)`` ~ ``(u + bias) tau_m/dt``.
-``I`` is ``u`` (volts) and the Linear weights are our weights, unchanged.
+so with ``w_in = tau_syn/dt`` one spike of weight ``W`` raises ``I`` by exactly ``W`` (``I``
+is ``u``, in volts, and the Linear weights are our weights, unchanged), and under the
+``"euler"`` convention below ``dt/tau_mem = 1 - alpha_v``, which makes the Euler membrane
+step identical to ours.
 
 The time constants follow one of two conventions (``decay``):
 
@@ -42,9 +41,7 @@ What the mapping does not carry (it is in the metadata, used by :func:`from_nir`
 ignored by other tools): the refractory period (CubaLIF has none); the one-step delay of
 every projection (NIR edges are instantaneous; a stepped simulator delays the recurrent
 loop by one step but not the input path, so there the input arrives one step earlier);
-the Loihi-style update order (the current is added to ``v`` once per step rather than
-integrated over the step, an O(dt/tau) difference from the exact ODE solution); the
-population names and Dale signs, the synapse lists and STDP rules (a frozen network is
+the population names and Dale signs, the synapse lists and STDP rules (a frozen network is
 exported: plasticity has no NIR primitive and is dropped).
 """
 from __future__ import annotations
@@ -105,18 +102,23 @@ def tau_from_nir(tau_nir: np.ndarray, dt: float, decay: str, parameter: str) -> 
 
 
 def current_gain(tau_nir: np.ndarray, dt: float) -> np.ndarray:
-    """The ``w_in`` (for ``tau_syn``) or ``r`` (for ``tau_mem``) giving gain 1 per step."""
+    """The ``w_in`` (for ``tau_syn``) that makes one spike of weight W raise ``I`` by W."""
     return np.asarray(tau_nir, dtype=np.float64) / dt
 
 
+def membrane_r(tau_mem_nir: np.ndarray) -> np.ndarray:
+    """CubaLIF's ``r``: 1, since our membrane is ``tau_m dv/dt = -v + u + bias``."""
+    return np.ones_like(np.asarray(tau_mem_nir, dtype=np.float64))
+
+
 def v_leak_from_bias(bias: np.ndarray, tau_mem_nir: np.ndarray, dt: float) -> np.ndarray:
-    """``v_leak`` that adds ``bias`` to ``v`` per forward-Euler step."""
-    return np.asarray(bias, dtype=np.float64) * current_gain(tau_mem_nir, dt)
+    """``v_leak``: our bias is the membrane's resting drive, so they are equal."""
+    return np.asarray(bias, dtype=np.float64).copy()
 
 
 def bias_from_v_leak(v_leak: np.ndarray, tau_mem_nir: np.ndarray, dt: float) -> np.ndarray:
     """Inverse of :func:`v_leak_from_bias`."""
-    return np.asarray(v_leak, dtype=np.float64) * (dt / np.asarray(tau_mem_nir, dtype=np.float64))
+    return np.asarray(v_leak, dtype=np.float64).copy()
 
 
 def is_unit(gain: np.ndarray) -> bool:

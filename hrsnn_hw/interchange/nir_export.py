@@ -12,7 +12,7 @@ from ..errors import SpecError
 from ..io import to_jsonable
 from ..spec import NetworkSpec
 from ..trained import TrainedNetwork
-from .convention import (DELAY_STEPS, NIR_FORMAT, NIR_VERSION, check_decay, current_gain, tau_to_nir,
+from .convention import (DELAY_STEPS, NIR_FORMAT, NIR_VERSION, check_decay, current_gain, membrane_r, tau_to_nir,
                          v_leak_from_bias)
 
 __all__ = ["to_nir", "export_notes", "NODE_NAMES"]
@@ -79,7 +79,7 @@ def to_nir(net: NetworkSpec | TrainedNetwork, *, decay: str = "exact") -> nir.NI
     lif_meta.update(dt=dt, decay=decay, delay_steps=DELAY_STEPS,
                     alpha_syn=np.exp(-dt / lif_meta["tau_syn"]), alpha_mem=np.exp(-dt / lif_meta["tau_m"]),
                     reset="v <- 0 on a spike, held at 0 for round(refractory/dt) steps")
-    lif = nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, r=current_gain(tau_mem, dt),
+    lif = nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, r=membrane_r(tau_mem),
                       v_leak=v_leak_from_bias(bias, tau_mem, dt), v_threshold=spec.neuron_param("v_th"),
                       v_reset=np.zeros(spec.n_neurons), w_in=current_gain(tau_syn, dt), metadata=lif_meta)
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..spec import INPUT, NetworkSpec, Population, Projection
-from .convention import (NIR_FORMAT, NIR_VERSION, bias_from_v_leak, check_decay, current_gain, is_unit,
+from .convention import (NIR_FORMAT, NIR_VERSION, bias_from_v_leak, check_decay, current_gain, is_unit, membrane_r,
                          tau_from_nir, tau_to_nir, v_leak_from_bias)
 from .nir_graph import RecurrentLayer, find_recurrent_layer
 
@@ -280,14 +280,14 @@ def _neurons(layer: RecurrentLayer, dt: float, decay: str, has_header: bool,
 
     _positive(p["w_in"], f"{where}.w_in")
     _positive(p["r"], f"{where}.r")
-    gain = (p["w_in"] * (dt / p["tau_syn"])) * (p["r"] * (dt / p["tau_mem"]))
+    gain = (p["w_in"] * (dt / p["tau_syn"])) * p["r"]
     unit = (np.array_equal(p["w_in"], current_gain(p["tau_syn"], dt))
-            and np.array_equal(p["r"], current_gain(p["tau_mem"], dt))) or is_unit(gain)
+            and np.array_equal(p["r"], membrane_r(p["tau_mem"]))) or is_unit(gain)
     if unit:
         gain = np.ones(n)
     else:
         exact = False
-        notes.append(f"weights scaled per neuron by (w_in dt/tau_syn)(r dt/tau_mem), in "
+        notes.append(f"weights scaled per neuron by (w_in dt/tau_syn) r, in "
                      f"[{gain.min():.6g}, {gain.max():.6g}], so that u and v stay in volts")
     return values, gain, exact
 

@@ -139,7 +139,8 @@ class _Quantizer:
         self.layout = _Layout(list(spec.population_names), np.asarray(starts))
         self.tau_m = spec.neuron_param("tau_m")
         self.tau_syn = spec.neuron_param("tau_syn")
-        self.v_th = spec.neuron_param("v_th")
+        self.v_th_spec = spec.neuron_param("v_th")
+        self.v_th = spec.loihi_threshold()  # replaced below by the form with the quantized decays
         self.bias_v = spec.neuron_param("bias")
         self.refractory = spec.neuron_param("refractory")
         self.signs = {p.name: p.excitatory for p in spec.populations}
@@ -149,7 +150,11 @@ class _Quantizer:
         self.dv0 = quantize_dv(self.tau_m, self.dt, fmt)
         self.du0 = quantize_du(self.tau_syn, self.dt, fmt)
         self.refr0 = quantize_refractory(self.refractory, self.dt, fmt)
-        self.features = np.column_stack([np.log(self.tau_m), np.log(self.tau_syn), np.log(self.v_th),
+        # The hardware compares v' = v / (1 - a_v) with v_th / (1 - a_v) (Loihi's form); dividing
+        # by the gain of the *quantized* decay keeps the spec's threshold exact in its own units.
+        gain0 = 1.0 - factor_v(self.dv0.value, fmt)
+        self.v_th = np.where(gain0 > 0, self.v_th_spec / np.where(gain0 > 0, gain0, 1.0), self.v_th)
+        self.features = np.column_stack([np.log(self.tau_m), np.log(self.tau_syn), np.log(self.v_th_spec),
                                          np.log1p(self.refr0.value.astype(np.float64))])
 
     # --- step 2 --------------------------------------------------------------------------
@@ -157,7 +162,10 @@ class _Quantizer:
         syn = collect_synapses(self.spec)
         pos, neg = worst_case_u(syn, factor_u(self.du0.value, self.fmt), self.refr0.value, self.n)
         worst = float(max(pos.max(initial=0.0), neg.max(initial=0.0)))
-        bounds = v_scale_bounds(self.spec, self.fmt, self.bits, self.sign_modes, worst)
+        # A neuron without leak (dv = 0) cannot hold its threshold's form anyway (reported as an
+        # error or warning); it must not drag the whole network's scale with it.
+        v_th_bound = np.where(self.dv0.value == 0, 0.0, self.v_th)
+        bounds = v_scale_bounds(self.spec, self.fmt, self.bits, self.sign_modes, worst, v_th_bound)
         if self.policy.state_headroom == "v":
             v_worst = self._v_worst(pos, neg, self.bias_v, self.v_th, factor_v(self.dv0.value, self.fmt))
             bounds["v_clip"] = v_worst / self.fmt.state_max
@@ -187,7 +195,10 @@ class _Quantizer:
             counts = np.bincount(labels, minlength=m)
             du = quantize_du(_geomean_by(self.tau_syn, labels, m), self.dt, fmt).value[labels]
             dv = quantize_dv(_geomean_by(self.tau_m, labels, m), self.dt, fmt).value[labels]
-            vth_rep = quantize_vth(_geomean_by(self.v_th, labels, m), v_scale, fmt)
+            dv_rep = quantize_dv(_geomean_by(self.tau_m, labels, m), self.dt, fmt).value
+            gain_rep = 1.0 - factor_v(dv_rep, fmt)
+            theta_rep = _geomean_by(self.v_th_spec, labels, m)
+            vth_rep = quantize_vth(theta_rep / np.where(gain_rep > 0, gain_rep, 1.0), v_scale, fmt)
             vth = IntResult(value=vth_rep.value[labels], exponent=None, effective=vth_rep.effective[labels],
                             saturated=vth0.saturated, zeroed=vth0.zeroed)
             refr_rep = np.rint(np.bincount(labels, weights=self.refr0.value.astype(np.float64), minlength=m) / counts)
@@ -267,7 +278,7 @@ class _Quantizer:
         if st.vth0.saturated.any():
             pop, local, i = self._first(st.vth0.saturated)
             issues.add(QuantizationError(
-                f"threshold v_th = {fmt_volts(self.v_th[i])} exceeds the largest representable threshold "
+                f"threshold v_th / (1 - exp(-dt/tau_m)) = {fmt_volts(self.v_th[i])} exceeds the largest representable threshold "
                 f"({fmt.vth_mant_bits}-bit mantissa {fmt.vth_max} x {fmt_volts(unit)}) at v_scale = {st.v_scale:.4g} V: "
                 f"clipped ({int(st.vth0.saturated.sum())} neuron(s))",
                 parameter=f"populations.{pop}.v_th", index=local, value=float(self.v_th[i]),
@@ -275,7 +286,7 @@ class _Quantizer:
         if st.vth0.zeroed.any():
             pop, local, i = self._first(st.vth0.zeroed)
             issues.add(QuantizationError(
-                f"threshold v_th = {fmt_volts(self.v_th[i])} is below half a threshold unit ({fmt_volts(unit)}) at "
+                f"threshold v_th / (1 - exp(-dt/tau_m)) = {fmt_volts(self.v_th[i])} is below half a threshold unit ({fmt_volts(unit)}) at "
                 f"v_scale = {st.v_scale:.4g} V: raised to vth = 1 ({int(st.vth0.zeroed.sum())} neuron(s))",
                 parameter=f"populations.{pop}.v_th", index=local, value=float(self.v_th[i]),
                 allowed=f"[{fmt_volts(unit / 2)}, {fmt_volts(fmt.vth_max * unit)}]",
@@ -481,7 +492,9 @@ class _Quantizer:
         split("tau_syn", "s", self.tau_syn, tau_of_factor(factor_u(self.du0.value, fmt), dt),
               tau_of_factor(factor_u(st.du, fmt), dt), clipped=self.du0.too_long)
         vth_bits_used = int(int(st.vth.value.max()).bit_length())
-        split("v_th", "V", self.v_th, st.vth0.effective, st.vth.effective,
+        # In the spec's units: the effective Loihi threshold times the effective membrane gain.
+        split("v_th", "V", self.v_th_spec, st.vth0.effective * (1.0 - factor_v(self.dv0.value, fmt)),
+              st.vth.effective * (1.0 - factor_v(st.dv, fmt)),
               clipped=st.vth0.saturated | st.vth0.zeroed, saturated=st.vth0.saturated, zeroed=st.vth0.zeroed,
               bits_lost=fmt.vth_mant_bits - vth_bits_used)
         split("refractory", "s", self.refractory, self.refr0.effective, st.refractory_steps * dt,

@@ -27,7 +27,9 @@ def _formats_int(qnet: QuantizedNetwork, key: str) -> int:
 def effective_neuron_params(qnet: QuantizedNetwork) -> dict[str, np.ndarray]:
     """Float parameters the integers stand for (SI units), one array per neuron.
 
-    ``tau_m``/``tau_syn`` are ``-dt / ln(factor)``. The two ends a spec cannot hold are
+    ``tau_m``/``tau_syn`` are ``-dt / ln(factor)``; ``v_th`` is the spec's threshold,
+    ``vth * 2**vth_shift * v_scale * (1 - exp(-dt / tau_m))`` (see
+    :meth:`hrsnn_hw.spec.NetworkSpec.loihi_threshold`). The two ends a spec cannot hold are
     mapped to the nearest valid float: no leak (``dv = 0``) to ``dt * 2**52`` (the float
     decay is then 1 to double precision) and a cleared current (factor 0) to ``dt / 800``
     (``exp(-800) == 0.0``).
@@ -41,7 +43,10 @@ def effective_neuron_params(qnet: QuantizedNetwork) -> dict[str, np.ndarray]:
     tau_syn = tau_of_factor((unity - (qnet.du + du_off)) / unity, dt)
     tau_m = np.where(np.isinf(tau_m), dt * 2.0 ** 52, tau_m)
     tau_syn = np.where(tau_syn <= 0, dt / 800.0, tau_syn)
-    return {"tau_m": tau_m, "tau_syn": tau_syn, "v_th": qnet.vth * 2.0 ** vth_shift * qnet.v_scale,
+    # The integers hold Loihi's form (threshold v_th / (1 - a_v)); the spec's threshold is the
+    # effective Loihi threshold times the membrane gain of the effective tau_m.
+    gain = -np.expm1(-dt / tau_m)
+    return {"tau_m": tau_m, "tau_syn": tau_syn, "v_th": qnet.vth * 2.0 ** vth_shift * qnet.v_scale * gain,
             "bias": qnet.bias_mant * np.power(2.0, qnet.bias_exp) * qnet.v_scale,
             "refractory": qnet.refractory_steps * dt}
 

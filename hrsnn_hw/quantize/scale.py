@@ -96,9 +96,13 @@ def worst_case_v_negative(u_neg: np.ndarray, bias: np.ndarray, factor_v: np.ndar
 
 
 def v_scale_bounds(spec: NetworkSpec, fmt: FixedPointFormat, bits: int, sign_modes: dict[str, str],
-                   u_worst_volts: float) -> dict[str, float]:
-    """Lower bounds on ``v_scale`` (volts per unit), one per constraint (see module docstring)."""
-    v_th = spec.neuron_param("v_th")
+                   u_worst_volts: float, v_th_loihi: np.ndarray | None = None) -> dict[str, float]:
+    """Lower bounds on ``v_scale`` (volts per unit), one per constraint (see module docstring).
+
+    ``v_th_loihi`` are the thresholds the hardware compares with (Loihi's form, see
+    :meth:`~hrsnn_hw.spec.NetworkSpec.loihi_threshold`); zeros are left out of the bound.
+    """
+    v_th = spec.loihi_threshold() if v_th_loihi is None else np.asarray(v_th_loihi, dtype=np.float64)
     bias = spec.neuron_param("bias")
     bounds = {"threshold": float(v_th.max()) / (fmt.vth_max * 2.0 ** fmt.vth_shift),
               "u_overflow": float(u_worst_volts) / fmt.state_max}

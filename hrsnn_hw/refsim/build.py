@@ -1,6 +1,10 @@
 """Build the Brian2 network of a :class:`~hrsnn_hw.spec.NetworkSpec` on a :class:`Timeline`.
 
-Discrete-time model (the project's shared step semantics, float form). Every object runs
+Discrete-time model (the project's shared step semantics, float form). ``v`` here is the
+membrane in Loihi's form, ``v' = v / (1 - alpha_v)``, compared with the threshold
+``v_th / (1 - alpha_v)`` (:meth:`~hrsnn_hw.spec.NetworkSpec.loihi_threshold`); this is
+exactly the spec's ``v = alpha_v v + (1 - alpha_v)(u + bias)`` and runs the same arithmetic
+as the fixed-point model. Recorded ``v`` is converted back to the spec's units. Every object runs
 on one clock of period ``spec.dt``; Brian2's schedule within a step is
 ``start -> groups -> thresholds -> synapses -> resets -> end`` and the model uses it so::
 
@@ -118,7 +122,8 @@ def neuron_arrays(spec: NetworkSpec) -> dict[str, np.ndarray]:
     return {
         "alpha_u": np.exp(-dt / spec.neuron_param("tau_syn")),
         "alpha_v": np.exp(-dt / spec.neuron_param("tau_m")),
-        "v_th": spec.neuron_param("v_th"),
+        # The model's v is run in Loihi's form (gain 1 per step); see NetworkSpec.loihi_threshold.
+        "v_th": spec.loihi_threshold(),
         "bias": spec.neuron_param("bias"),
         "ref_steps": np.rint(spec.neuron_param("refractory") / dt).astype(np.int64),
     }

@@ -75,6 +75,8 @@ def simulate(spec: Any, input_spikes: Any, sample_lengths: Any = None, *,
             spikes = collect_spikes(session.b2, built, timeline, lengths, n_samples, n_steps, spec.dt)
             if record_states:
                 states = collect_states(built, timeline, lengths, n_samples, n_steps)
+                # Brian2 runs v in Loihi's form; report it in the spec's units (v = gain * v').
+                states["v"] = states["v"] * spec.membrane_gain()[None, None, :]
     provenance = {"backend": "brian2", "fidelity": "float", "target": config.target,
                   "design": spec.name, "seed": spec.seed, "plasticity": bool(plasticity),
                   "lanes": timeline.n_lanes, "segments": timeline.n_segments,

@@ -1,15 +1,23 @@
 """The network spec: populations, projections and STDP rules as validated, immutable arrays.
 
 Units are SI throughout: seconds for time constants, volts for thresholds, weights and
-bias. The float model these parameters feed is the discrete-time current-based LIF that
-Loihi computes (one step of length ``dt``)::
+bias. The neuron is the current-based LIF of the reference formulation,
+``tau_syn du/dt = -u + sum_j w_ij s_j``, ``tau_m dv/dt = -v + u + b``, stepped with length
+``dt`` (exact for u, zero-order hold for v)::
 
-    u_i[t] = exp(-dt/tau_syn_i) u_i[t-1] + sum_j w_ij s_j[t-1]      (volts)
-    v_i[t] = exp(-dt/tau_m_i)   v_i[t-1] + u_i[t] + bias_i           (volts)
+    u_i[t] = a_u u_i[t-1] + sum_j w_ij s_j[t-1]                a_u = exp(-dt/tau_syn_i)
+    v_i[t] = a_v v_i[t-1] + (1 - a_v) (u_i[t] + bias_i)        a_v = exp(-dt/tau_m_i)
     v_i[t] > v_th_i  ->  spike, v_i <- 0, held at 0 for the refractory period
 
 so a weight is the jump of ``u`` (volts) caused by one presynaptic spike, delivered one
-step after the spike, and a bias is the voltage added to ``v`` every step.
+step after the spike, the steady state of ``v`` under a constant ``u + b`` is ``u + b``
+whatever ``tau_m`` (heterogeneous time constants change how fast a neuron integrates and
+forgets, not how excitable it is), and ``bias`` is a constant drive in volts.
+
+Loihi's CUBA neuron adds ``u`` to ``v`` with gain 1 per step (``v' = a_v v' + u + b``).
+Scaling ``v`` per neuron by ``1 / (1 - a_v)`` turns one form into the other exactly, so the
+hardware runs this model with the per-neuron threshold :meth:`NetworkSpec.loihi_threshold`
+``= v_th / (1 - a_v)`` and unchanged weights and bias.
 """
 from __future__ import annotations
 
@@ -210,6 +218,15 @@ class NetworkSpec:
             raise SpecError("unknown neuron parameter", parameter="name", value=name,
                             allowed=f"one of {list(NEURON_FIELDS)}")
         return np.concatenate([getattr(p, name) for p in self.populations])
+
+    def membrane_gain(self) -> np.ndarray:
+        """``1 - exp(-dt / tau_m)`` per neuron: the weight of ``u + bias`` in each step of ``v``."""
+        return -np.expm1(-self.dt / self.neuron_param("tau_m"))
+
+    def loihi_threshold(self) -> np.ndarray:
+        """Per-neuron threshold (volts) of the same neuron in Loihi's form ``v' = a_v v' + u + b``,
+        where ``v' = v / (1 - a_v)``: ``v_th / (1 - exp(-dt / tau_m))``."""
+        return self.neuron_param("v_th") / self.membrane_gain()
 
     def is_excitatory(self) -> np.ndarray:
         """Boolean mask over global neuron indices."""
