@@ -330,6 +330,29 @@ class Pipeline:
                              ("energy.json", "energy.txt", "energy.png"))
         return res.summary
 
+    def sweep(self, name: str, ks: tuple = (1, 2, 4, 8, 16, 32, None), weight_bits: tuple = (2, 3, 4, 6, 8)) -> dict:
+        """The hardware cost of heterogeneity: quantize the trained network at every
+        (K neuron profiles, weight bits) setting and measure MC, activity, E and the task
+        metric of each fixed-point network with the golden model."""
+        from .. import __version__
+        from ..golden import simulate
+        from ..quantize import sweep as run_sweep
+        trained = self.train(name)
+
+        def evaluate(qnet) -> dict:
+            m = measure(lambda x, lengths: simulate(qnet, x, lengths), self.prepared, self.config.seed)
+            return {k: m[k] for k in ("mc", "activity", "efficiency", "task_metric")}
+
+        def produce(d: Path) -> dict:
+            result = run_sweep(trained, self.config.profile, ks=ks, weight_bits=weight_bits, evaluate=evaluate)
+            result.save(d / "sweep.json")
+            result.plot(d / "sweep.png", columns=["neuron_profiles", "tau_m_mean_rel_err", "weights_lost", "mc",
+                                                  "efficiency", "task_metric"])
+            return result.to_dict()
+        key = stage_key("sweep", self._key("train", name), file_digest(load_profile(self.config.profile).path),
+                        [str(k) for k in ks], [str(b) for b in weight_bits], __version__)
+        return self.cache.run(f"sweep-{name}", key, produce, ("sweep.json", "sweep.md", "sweep.png")).summary
+
     # --- everything -------------------------------------------------------------------
     def run(self, until: str = "report", progress: Callable[[str], None] | None = None) -> dict:
         """Run every stage up to ``until`` for every design; returns the run summary."""
