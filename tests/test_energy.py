@@ -280,7 +280,8 @@ def test_cli_energy(tmp_path, capsys):
     doc = json.loads((out / "energy.json").read_text())
     assert doc["format"] == "hrsnn_hw.EnergyTable" and len(doc["rows"]) == 2 + 4
     assert (out / "energy.png").exists()
-    assert run_cli(["energy", "--profiles", "loihi1"]) == 2
+    assert run_cli(["energy", "--qnet", str(tmp_path / "h.npz"), "--record", str(tmp_path / "r.npz"),
+                    "--record", str(tmp_path / "r2.npz"), "--profiles", "loihi1"]) == 2  # 1 network, 2 records
     assert run_cli(["energy", "--qnet", str(tmp_path / "h.npz"), "--profiles", "loihi1"]) == 2
     assert run_cli(["energy", "--qnet", str(tmp_path / "h.npz"), "--record", str(tmp_path / "r.npz"),
                     "--profiles", "loihi7"]) == 2

@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    proc = subprocess.run([sys.executable, "-m", "hrsnn_hw", "run", "--quick", "--json", "--out", str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=1200)
+    # three Lava samples: the exact rungs run on the trained reference for more than 200 steps
+    proc = subprocess.run([sys.executable, "-m", "hrsnn_hw", "run", "--quick", "--json", "--lava-samples", "3",
+                           "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=1200)
     return out, proc
 
 
@@ -32,6 +33,44 @@ def test_run_succeeds_and_prints_one_json_object(quick_run):
         assert d["fixed"]["efficiency"] == pytest.approx(d["fixed"]["mc"] / d["fixed"]["activity"])
     profiles = {r["profile"] for r in doc["energy"]["rows"]}
     assert {"loihi1", "loihi2", "cpu", "gpu"} <= profiles
+    assert all(r["total"] > 0 for r in doc["energy"]["rows"] if not r["error"])
+
+
+def test_exact_rungs_ran_on_the_trained_reference_for_200_steps(quick_run):
+    out, _ = quick_run
+    ladder = json.loads((out / "verify-hrsnn" / "verification.json").read_text())
+    exact = [r for r in ladder["rungs"] if r["rung"] in (1, 2)]
+    assert len(exact) == 2 and all(r["verdict"] == "PASS" for r in exact)
+    assert ladder["provenance"]["lava_steps"] >= 200
+    for r in exact:
+        assert r["details"]["n_steps_compared"] >= 200 and r["details"]["n_spikes"] > 0
+
+
+def test_golden_and_lava_runs_give_identical_operation_counts(quick_run):
+    from hrsnn_hw.counting import count_ops
+    from hrsnn_hw.golden import simulate
+    from hrsnn_hw.quantize import QuantizedNetwork
+    from hrsnn_hw.records import SpikeRecord
+    out, _ = quick_run
+    qnet = QuantizedNetwork.load(out / "quantize-hrsnn" / "qnet.npz")
+    lava = SpikeRecord.load(out / "deploy-hrsnn" / "lava_record.npz")
+    golden = simulate(qnet, lava.input_spikes, lava.sample_lengths)
+    a, b = count_ops(golden, qnet), count_ops(lava, qnet)
+    assert a.per_sample.keys() == b.per_sample.keys()
+    for key in a.per_sample:
+        assert (a.per_sample[key] == b.per_sample[key]).all(), key
+    assert a.per_sample["spikes"].sum() > 0
+
+
+def test_energy_command_prices_the_reference_designs_at_equal_task(quick_run):
+    out, _ = quick_run
+    proc = subprocess.run([sys.executable, "-m", "hrsnn_hw", "energy", "--quick", "--json", "--profiles",
+                           "loihi1,cpu", "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    doc = json.loads(proc.stdout)
+    assert {r["design"] for r in doc["rows"]} == {"hrsnn", "mrsnn"}
+    assert set(doc["task"]) == {"hrsnn", "mrsnn"} and "accuracy" in doc["task"]["hrsnn"]
+    assert any(r["numerator"] == "hrsnn" and r["denominator"] == "mrsnn" for r in doc["ratios"])
 
 
 def test_report_holds_every_section_and_its_figures(quick_run):
@@ -52,7 +91,8 @@ def test_report_holds_every_section_and_its_figures(quick_run):
 def test_rerun_skips_every_stage_and_gives_the_same_numbers(quick_run):
     out, proc = quick_run
     first = json.loads(proc.stdout)
-    again = subprocess.run([sys.executable, "-m", "hrsnn_hw", "run", "--quick", "--json", "--out", str(out)],
+    again = subprocess.run([sys.executable, "-m", "hrsnn_hw", "run", "--quick", "--json", "--lava-samples", "3",
+                            "--out", str(out)],
                            capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
     doc = json.loads(again.stdout)
@@ -61,8 +101,10 @@ def test_rerun_skips_every_stage_and_gives_the_same_numbers(quick_run):
 
 
 def test_changing_the_profile_reruns_from_quantization_only(quick_run, tmp_path):
-    out, _ = quick_run
-    pipe = Pipeline(PipelineConfig(quick=True, profile="loihi1", baseline=None), out)
+    import shutil
+    out = tmp_path / "copy"
+    shutil.copytree(quick_run[0], out)  # leave the shared run untouched
+    pipe = Pipeline(PipelineConfig(quick=True, profile="loihi1", baseline=None, lava_samples=3), out)
     pipe.fixed_metrics("hrsnn")
     skipped = {n: r.skipped for n, r in pipe.cache.results.items()}
     assert skipped["train-hrsnn"] is True

@@ -117,7 +117,7 @@ def train(spec: Any, input_spikes: Any, sample_lengths: Any = None, *, epochs: i
     t_start = time.perf_counter()
     build_s = 0.0
     spike_i = spike_t = np.zeros(0, dtype=np.int64)
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # tqdm.auto wants ipywidgets inside notebooks
     with tqdm(total=epochs * n_samples, unit="sample", desc=f"STDP training ({config.target})",
               disable=not progress, leave=False) as bar:
         if steps_per_epoch == 0:
