@@ -323,4 +323,4 @@ def energy_per_inference(spec: NetworkSpec, prepared: PreparedTask, profile: str
     placement = map_network(qnet, prof)
     counts = count_ops(record, qnet, placement)
     report = estimate_energy(counts, prof, placement)
-    return float(report.total_per_inference)
+    return float(report.total)

@@ -63,3 +63,10 @@ def test_memory_capacity_depends_on_the_network_not_only_the_input():
     mem_short = measure_memory(brian2_simulator(make_spec(forgetful, n_input, 0)), n_input, cfg, 0)
     assert mem_short["mc_per_delay"][2] < 0.05  # u(t-3) is gone (one frame of delay per projection)
     assert mem_ref["mc"] > mem_short["mc"] + 0.5
+
+
+def test_energy_per_inference_is_priced_when_a_profile_is_given():
+    r = evaluate_design(reference_design_path("mrsnn"), seed=0, quick=True, profile="loihi1")
+    assert r["energy_per_inference_J"] is not None and r["energy_per_inference_J"] > 0
+    # every inference drives at least one synaptic event at Loihi 1's 23.6 pJ
+    assert r["energy_per_inference_J"] > r["spikes_per_inference"] * 23.6e-12
