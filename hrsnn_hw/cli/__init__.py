@@ -93,8 +93,16 @@ def _emit(args: argparse.Namespace, result: dict) -> None:
                                         indent=2) + "\n")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    # Users of the command line want the message (it names parameter, value, range and
+    # hint), not the line of library code that raised it.
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hrsnn-hw`` console script."""
+    import warnings
+    warnings.showwarning = _show_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

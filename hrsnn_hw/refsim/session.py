@@ -48,7 +48,22 @@ def import_brian2() -> Any:
     except ImportError as exc:  # pragma: no cover - brian2 is a declared dependency
         raise BackendError("Brian2 is not installed", parameter="brian2", value=str(exc),
                            hint="pip install 'brian2>=2.8,<3'") from None
+    _release_warnings()
     return brian2
+
+
+def _release_warnings() -> None:
+    """Undo Brian2's import-time capture of every Python warning into its console logger.
+
+    Brian2 routes all warnings of the process through logging and its own console handler,
+    so a warning of ours (a lossy quantization, say) printed twice in another format. Warnings
+    go back to the warnings module; Brian2's own log messages are untouched.
+    """
+    import logging
+    logging.captureWarnings(False)
+    warn_logger = logging.getLogger("py.warnings")
+    for handler in list(warn_logger.handlers):
+        warn_logger.removeHandler(handler)
 
 
 def _short(exc: BaseException) -> str:
