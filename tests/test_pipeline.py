@@ -109,3 +109,16 @@ def test_changing_the_profile_reruns_from_quantization_only(quick_run, tmp_path)
     skipped = {n: r.skipped for n, r in pipe.cache.results.items()}
     assert skipped["train-hrsnn"] is True
     assert skipped["quantize-hrsnn"] is False and skipped["fixed-hrsnn"] is False
+
+
+def test_strict_quantization_turns_the_lossy_warning_into_exit_2(quick_run, tmp_path):
+    import shutil
+    out = tmp_path / "strict"
+    shutil.copytree(quick_run[0], out)
+    proc = subprocess.run([sys.executable, "-m", "hrsnn_hw", "quantize", "--quick", "--strict", "--baseline", "none",
+                           "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    # the trained reference has E->E weights below the 8-bit range (see its quantization report)
+    report = json.loads((quick_run[0] / "quantize-hrsnn" / "quantization.json").read_text())
+    assert report["parameters"]["weights[exc->exc]"]["n_zeroed"] > 0
+    assert proc.returncode == 2 and "parameter: projections.exc->exc.weight" in proc.stderr
+    assert "Traceback" not in proc.stderr

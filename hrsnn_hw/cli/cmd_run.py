@@ -43,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser, with_until: bool = True) -> N
     parser.add_argument("--epochs", type=int, default=None, help="STDP epochs (default 1)")
     parser.add_argument("--lava-samples", type=int, default=None, help="test samples deployed on Lava (default 3)")
     parser.add_argument("--force", action="store_true", help="recompute every stage (ignore the cache)")
+    parser.add_argument("--strict", action="store_true",
+                        help="quantize strictly: any lossy conversion is an error (exit 2), not a warning")
+    parser.add_argument("--target", choices=("numpy", "cython", "cpp_standalone"), default=None,
+                        help="Brian2 code-generation target (default: chosen by workload size)")
 
 
 def run_pipeline_command(args: argparse.Namespace, until: str) -> dict:
@@ -63,7 +67,8 @@ def run_pipeline_command(args: argparse.Namespace, until: str) -> dict:
     config = PipelineConfig(design=args.spec, baseline=None if args.baseline == "none" else args.baseline,
                             task=args.task, profile=args.profile, energy_profiles=profiles, seed=args.seed,
                             quick=args.quick, lava_samples=getattr(args, "lava_samples", None),
-                            epochs=getattr(args, "epochs", None))
+                            epochs=getattr(args, "epochs", None), strict=getattr(args, "strict", False),
+                            target=getattr(args, "target", None))
     bar = None
     if progress_enabled(args):
         from tqdm import tqdm

@@ -63,6 +63,8 @@ class PipelineConfig:
         STDP epochs (default from :class:`ExperimentConfig`).
     target : str or None
         Brian2 code-generation target.
+    strict : bool
+        Quantize under a strict policy: every lossy conversion is an error, not a warning.
     """
 
     design: str = "hrsnn"
@@ -76,6 +78,7 @@ class PipelineConfig:
     rate_samples: int | None = None
     epochs: int | None = None
     target: str | None = None
+    strict: bool = False
 
     def experiment(self) -> ExperimentConfig:
         overrides: dict[str, Any] = {"task": self.task, "target": self.target}
@@ -165,7 +168,8 @@ class Pipeline:
         if stage == "float":
             return stage_key("float", self._key("train", name))
         if stage == "quantize":
-            return stage_key("quantize", self._key("train", name), file_digest(load_profile(cfg.profile).path))
+            return stage_key("quantize", self._key("train", name), file_digest(load_profile(cfg.profile).path),
+                             cfg.strict)
         if stage == "fixed":
             return stage_key("fixed", self._key("quantize", name))
         if stage == "deploy":
@@ -218,13 +222,13 @@ class Pipeline:
 
     def quantize(self, name: str):
         """Fixed point for the deployment profile; artifacts ``qnet.npz`` and the quantization report."""
-        from ..quantize import QuantizedNetwork, quantize
+        from ..quantize import QuantizationPolicy, QuantizedNetwork, quantize
         if ("quantize", name) in self._memo:
             return self._memo[("quantize", name)]
         trained = self.train(name)
 
         def produce(d: Path) -> dict:
-            qnet, report = quantize(trained, self.config.profile)
+            qnet, report = quantize(trained, self.config.profile, QuantizationPolicy(strict=self.config.strict))
             qnet.save(d / "qnet.npz")
             report.save(d / "quantization.json")
             write_text_atomic(d / "quantization.txt", report.to_text())
