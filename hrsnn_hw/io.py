@@ -7,12 +7,13 @@ destination folder and is then renamed, so a crash never leaves half a file.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -21,23 +22,31 @@ from .errors import ArtifactError
 PathLike = str | os.PathLike
 
 
-def _atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+@contextlib.contextmanager
+def atomic_path(path: PathLike, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is fsynced and renamed onto ``path``.
+
+    For writers that want a file name (matplotlib, h5py, nir): a crash or an exception leaves
+    ``path`` as it was and removes the temporary file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
+        yield Path(tmp)
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        try:
+    finally:
+        if os.path.exists(tmp):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+
+
+def _atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -17,12 +17,11 @@ import argparse
 import importlib
 import json
 import logging
-import os
 import pkgutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import HrsnnError
 from ..io import to_jsonable

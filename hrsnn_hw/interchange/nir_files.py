@@ -1,14 +1,14 @@
 """NIR graphs on disk: nir's HDF5 format, written atomically."""
 from __future__ import annotations
 
-import os
-import tempfile
+
+
 from pathlib import Path
 
 import nir
 
 from ..errors import ArtifactError
-from ..io import PathLike
+from ..io import PathLike, atomic_path
 
 __all__ = ["save_nir", "load_nir"]
 
@@ -19,20 +19,8 @@ def save_nir(graph: nir.NIRGraph, path: PathLike) -> Path:
     A crash never leaves half a ``.nir`` file at ``path``. Returns the path written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        nir.write(tmp, graph)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_path(path) as tmp:
+        nir.write(str(tmp), graph)
     return path
 
 

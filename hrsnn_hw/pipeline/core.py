@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..experiment import ExperimentConfig, PreparedTask, make_spec, measure, prepare_task, public, train_spec
-from ..io import read_json, to_jsonable, write_json_atomic, write_text_atomic
+from ..io import write_json_atomic, write_text_atomic
 from ..profiles import available_profiles, load_profile
 from ..records import SpikeRecord
 from ..reference import resolve_design

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io import read_json, write_text_atomic
+from ..io import write_text_atomic
 from ..plotting import pyplot, save_figure
 from ..records import SpikeRecord
 

@@ -15,17 +15,11 @@ def pyplot() -> Any:
 
 def save_figure(fig: Any, path: str | Path) -> Path:
     """Save a figure atomically (PNG by suffix) and close it."""
-    import os
-    import tempfile
+    from ..io import atomic_path
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=path.suffix or ".png") as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight")
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         pyplot().close(fig)
     return path
