@@ -13,6 +13,11 @@ Methods
     ``n_per_channel`` neurons per input channel with Gaussian receptive fields centred on
     ``linspace(0, 1, n_per_channel)``, width ``sigma``; neuron j spikes with probability
     ``p_max * exp(-(x - c_j)^2 / (2 sigma^2))`` per step.
+``"thermometer"``
+    ``n_per_channel`` channels per input channel, deterministic: channel j of input channel c
+    fires once, on the first step of frame f, when ``x_f > (j + 0.5) / n_per_channel``, so the
+    number of active channels is x quantised to ``n_per_channel`` levels and no encoder noise
+    is added (used for memory capacity and the prediction tasks).
 ``"level_crossing"``
     Two channels per input channel (``2c`` = up, ``2c + 1`` = down). Levels are a fixed grid
     ``k * delta``; between frame f-1 and f the signal crosses
@@ -45,12 +50,13 @@ from .errors import DataError, warn_or_raise
 
 __all__ = ["EncodedInput", "encode", "n_output_channels", "METHODS", "DEFAULT_OPTIONS"]
 
-METHODS = ("rate", "level_crossing", "send_on_delta", "population")
+METHODS = ("rate", "level_crossing", "send_on_delta", "population", "thermometer")
 
 #: Options each method accepts, with their defaults.
 DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "rate": {"p_max": 0.5},
     "population": {"p_max": 0.5, "n_per_channel": 8, "sigma": None},
+    "thermometer": {"n_per_channel": 8},
     "level_crossing": {"delta": 0.1, "initial": "first"},
     "send_on_delta": {"delta": 0.1, "initial": "first"},
 }
@@ -138,12 +144,13 @@ def _resolve_options(method: str, opts: dict[str, Any]) -> dict[str, Any]:
     if "initial" in out and out["initial"] not in ("first", "zero"):
         raise DataError("unknown reference for the first frame", parameter="initial",
                         value=out["initial"], allowed="'first' or 'zero'")
-    if method == "population":
+    if method in ("population", "thermometer"):
         n = out["n_per_channel"]
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
             raise DataError("population size must be an integer >= 2", parameter="n_per_channel",
                             value=n, allowed=">= 2")
         out["n_per_channel"] = int(n)
+    if method == "population":
         if out["sigma"] is None:
             # Half the spacing: a value midway between two centres still drives both at 61 %.
             out["sigma"] = 0.5 / (out["n_per_channel"] - 1)
@@ -152,6 +159,21 @@ def _resolve_options(method: str, opts: dict[str, Any]) -> dict[str, Any]:
             raise DataError("receptive-field width must be positive", parameter="sigma", value=s,
                             allowed="(0, inf)")
         out["sigma"] = float(s)
+    return out
+
+
+def thermometer(x: np.ndarray, lengths: np.ndarray, n_per_channel: int, steps_per_frame: int) -> np.ndarray:
+    """Deterministic thermometer raster (n, F * steps_per_frame, C * n_per_channel) of x in [0, 1].
+
+    Channel ``c * n_per_channel + j`` fires on the first step of frame f when
+    ``x[:, f, c] > (j + 0.5) / n_per_channel``; padding frames are silent.
+    """
+    n, f_max, c = x.shape
+    levels = (np.arange(n_per_channel) + 0.5) / n_per_channel
+    valid = np.arange(f_max)[None, :] < np.asarray(lengths)[:, None]
+    active = (x[..., None] > levels) & valid[:, :, None, None]  # (n, F, C, n_per_channel)
+    out = np.zeros((n, f_max * steps_per_frame, c * n_per_channel), dtype=bool)
+    out[:, ::steps_per_frame, :] = active.reshape(n, f_max, c * n_per_channel)
     return out
 
 
@@ -175,7 +197,7 @@ def n_output_channels(method: str, n_input_channels: int, **opts: Any) -> int:
     o = _resolve_options(method, opts)
     if method == "rate":
         return int(n_input_channels)
-    if method == "population":
+    if method in ("population", "thermometer"):
         return int(n_input_channels) * o["n_per_channel"]
     return 2 * int(n_input_channels)
 
@@ -341,6 +363,9 @@ def encode(x: Any, lengths: Any = None, method: str = "rate", steps_per_frame: i
         prob = o["p_max"] * np.exp(-0.5 * z * z)
         params["centres"] = centres.tolist()
         spikes = _bernoulli(prob.reshape(n, f_max, c * o["n_per_channel"]), lens, spf, int(seed))
+    elif method == "thermometer":
+        arr = _clip_unit(arr, lens, strict, method)
+        spikes = thermometer(arr, lens, o["n_per_channel"], spf)
     elif method == "level_crossing":
         spikes, dropped = _level_crossing(arr, lens, o["delta"], o["initial"], spf)
         params["dropped_events"] = dropped

@@ -40,6 +40,13 @@ from .tasks.readout import evaluate_classification, evaluate_prediction
 Simulator = Callable[[np.ndarray, np.ndarray], SpikeRecord]
 
 
+#: The encoder ``encoding="auto"`` picks, by task kind.
+AUTO_ENCODING: dict[str, tuple[str, dict]] = {
+    "classification": ("level_crossing", {"delta": 0.1, "initial": "zero"}),
+    "prediction": ("thermometer", {"n_per_channel": 12}),
+}
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     """How a design is trained and measured.
@@ -50,9 +57,11 @@ class ExperimentConfig:
         Task name (see :func:`hrsnn_hw.tasks.load_task`) or a path to a user data file.
     encoding : str
         Encoder of the task's series (``"level_crossing"``, ``"send_on_delta"``, ``"rate"``,
-        ``"population"``).
+        ``"population"``, ``"thermometer"``), or ``"auto"``: :data:`AUTO_ENCODING` by task kind
+        (sparse level crossing for classification; a 12-level thermometer per channel for
+        prediction, whose one or three channels would otherwise give the network too few inputs).
     encoding_options : dict
-        Encoder options (e.g. ``{"delta": 0.1}``).
+        Encoder options (e.g. ``{"delta": 0.1}``); with ``"auto"``, overrides of its options.
     steps_per_frame : int
         Simulation steps each input frame is held for.
     epochs : int
@@ -74,8 +83,8 @@ class ExperimentConfig:
     """
 
     task: str = "japanese_vowels"
-    encoding: str = "level_crossing"
-    encoding_options: Mapping[str, Any] = field(default_factory=lambda: {"delta": 0.1, "initial": "zero"})
+    encoding: str = "auto"
+    encoding_options: Mapping[str, Any] = field(default_factory=dict)
     steps_per_frame: int = 5
     epochs: int = 1
     n_stdp_samples: int | None = None
@@ -121,10 +130,12 @@ class PreparedTask:
 def prepare_task(config: ExperimentConfig, seed: int = 0) -> PreparedTask:
     """Load and encode a task (deterministic for ``seed``)."""
     task = load_task(config.task, quick=config.quick)
-    opts = dict(config.encoding_options)
-    enc_train = encode(task.x_train, task.len_train, config.encoding, config.steps_per_frame, seed=seed, **opts)
-    enc_test = encode(task.x_test, task.len_test, config.encoding, config.steps_per_frame,
-                      seed=seed + 1_000_003, **opts)
+    method, opts = config.encoding, dict(config.encoding_options)
+    if method == "auto":
+        method, defaults = AUTO_ENCODING[task.kind]
+        opts = {**defaults, **opts}
+    enc_train = encode(task.x_train, task.len_train, method, config.steps_per_frame, seed=seed, **opts)
+    enc_test = encode(task.x_test, task.len_test, method, config.steps_per_frame, seed=seed + 1_000_003, **opts)
     return PreparedTask(task=task, train=enc_train, test=enc_test, config=config, seed=seed)
 
 
@@ -167,16 +178,12 @@ def train_spec(spec: NetworkSpec, prepared: PreparedTask, *, seed: int = 0, prog
 
 
 def thermometer_raster(u: np.ndarray, n_channels: int, steps_per_frame: int) -> np.ndarray:
-    """Deterministic thermometer code of a scalar series in [0, 1].
-
-    Channel j fires once, on the first step of frame f, when ``u[f] > (j + 0.5) / n_channels``;
-    the number of active channels is a linear function of u (quantised to ``n_channels``
-    levels) and no encoder noise hides the network's own memory.
-    """
-    levels = (np.arange(n_channels) + 0.5) / n_channels
-    raster = np.zeros((1, u.size * steps_per_frame, n_channels), dtype=bool)
-    raster[0, ::steps_per_frame, :] = u[:, None] > levels[None, :]
-    return raster
+    """Deterministic thermometer code of a scalar series in [0, 1] on ``n_channels`` channels
+    (see :func:`hrsnn_hw.encoding.thermometer`): the number of active channels is a linear
+    function of u, and no encoder noise hides the network's own memory."""
+    from .encoding import thermometer
+    return thermometer(np.asarray(u, dtype=np.float64).reshape(1, -1, 1), np.array([u.size]), n_channels,
+                       steps_per_frame)
 
 
 def mc_drive(n_input: int, config: ExperimentConfig, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -157,3 +157,16 @@ def test_nan_in_valid_frames_is_reported():
     with pytest.raises(DataError, match="sample 1, frame 2, channel 0") as err:
         encode(x, method="level_crossing")
     assert err.value.parameter == "x"
+
+
+def test_thermometer_is_deterministic_and_counts_levels():
+    from hrsnn_hw.encoding import encode, n_output_channels
+    x = np.array([[[0.0, 1.0], [0.3, 0.5], [0.99, 0.1]]])  # 1 sample, 3 frames, 2 channels
+    enc = encode(x, np.array([2]), "thermometer", 4, seed=0, n_per_channel=5)
+    assert enc.spikes.shape == (1, 12, 10) and n_output_channels("thermometer", 2, n_per_channel=5) == 10
+    first = enc.spikes[0, ::4]
+    assert first[:, :5].sum(axis=1).tolist() == [0, 1, 0]  # frame 2 is padding: silent
+    assert first[:, 5:].sum(axis=1).tolist() == [5, 2, 0]
+    assert not enc.spikes[0, 1::4].any() and not enc.spikes[0, 2::4].any()
+    again = encode(x, np.array([2]), "thermometer", 4, seed=99, n_per_channel=5)
+    assert np.array_equal(enc.spikes, again.spikes)  # no randomness at all

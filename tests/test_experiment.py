@@ -70,3 +70,9 @@ def test_energy_per_inference_is_priced_when_a_profile_is_given():
     assert r["energy_per_inference_J"] is not None and r["energy_per_inference_J"] > 0
     # every inference drives at least one synaptic event at Loihi 1's 23.6 pJ
     assert r["energy_per_inference_J"] > r["spikes_per_inference"] * 23.6e-12
+
+
+def test_prediction_task_beats_the_mean_predictor():
+    r = evaluate_design(reference_design_path("hrsnn"), "mackey_glass", seed=0, quick=True)
+    assert r["task_metric_name"] == "nrmse" and not r["higher_is_better"]
+    assert 0.0 < r["task_metric"] < 0.9  # NRMSE 1 is the constant (mean) prediction

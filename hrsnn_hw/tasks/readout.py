@@ -59,7 +59,12 @@ class _Standardiser:
     def fit(self, x: np.ndarray) -> "_Standardiser":
         self.mean_ = x.mean(axis=0)
         std = x.std(axis=0)
-        self.scale_ = np.where(std > 0, std, 1.0)
+        # A feature (nearly) constant on the training data carries nothing a readout can learn;
+        # dividing by its tiny spread would blow its test values up (a neuron that fired once in
+        # training, often at test time), so spreads below 1 % of the typical one count as that.
+        positive = std[std > 0]
+        floor = 1e-2 * float(np.median(positive)) if positive.size else 0.0
+        self.scale_ = np.where(std > floor, std, np.maximum(floor, 1.0) if floor == 0 else floor)
         return self
 
     def transform(self, x: np.ndarray) -> np.ndarray:
