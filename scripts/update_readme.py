@@ -125,14 +125,15 @@ def section_benchmarks(reuse: bool) -> str:
 
 def section_optimize(reuse: bool) -> str:
     out = ROOT / "runs/optimize"
-    doc = sh([PY, "-m", "hrsnn_hw", "optimize", "--budget", "40", "--out", str(out), "--json"], out / "run.json", reuse)
-    md = out / "comparison.md"
+    doc = sh([PY, "-m", "hrsnn_hw", "optimize", "--budget", "40", "--profile", "loihi1", "--workers", "2",
+              "--out", str(out), "--json"], out / "run.json", reuse)
+    md = out / "summary.md"
     FIG.mkdir(parents=True, exist_ok=True)
     for name in ("history.png", "importance.png"):
         if (out / name).exists():
             shutil.copy(out / name, FIG / f"optimize-{name}")
     table = md.read_text().rstrip() if md.exists() else json.dumps(doc.get("comparison", {}))
-    return "\n".join(["Made by `hrsnn-hw optimize --budget 40 --out runs/optimize`:", "", table, "",
+    return "\n".join(["Made by `hrsnn-hw optimize --budget 40 --profile loihi1 --workers 2 --out runs/optimize`:", "", table, "",
                       "![history](docs/figures/optimize-history.png)"])
 
 
@@ -146,15 +147,16 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="use the JSON kept in runs/ instead of re-running")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(SECTIONS)
-    readme = (ROOT / "README.md").read_text()
     for name in names:
         body = SECTIONS[name](args.reuse)
+        # Re-read for every section: the commands take minutes, the README may change meanwhile.
+        readme = (ROOT / "README.md").read_text()
         pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.S)
         if not pattern.search(readme):
             raise SystemExit(f"README has no section markers for {name!r}")
         readme = pattern.sub(lambda m: m.group(1) + body + m.group(2), readme)
+        (ROOT / "README.md").write_text(readme)
         print(f"updated section {name}", file=sys.stderr)
-    (ROOT / "README.md").write_text(readme)
 
 
 if __name__ == "__main__":
