@@ -137,7 +137,36 @@ def section_optimize(reuse: bool) -> str:
                       "![history](docs/figures/optimize-history.png)"])
 
 
-SECTIONS = {"main": section_main, "ablation": section_ablation, "energy": section_energy,
+def section_sweep(reuse: bool) -> str:
+    doc = sh([PY, "-m", "hrsnn_hw", "sweep", "--out", "runs/default", "--json"], ROOT / "runs/default/sweep.json",
+             reuse)
+    FIG.mkdir(parents=True, exist_ok=True)
+    out = ["Made by `hrsnn-hw sweep --out runs/default` (the main run's trained networks quantized for "
+           "`loihi2` at every setting, each measured with the golden model on the full task):", ""]
+    cols = ("k", "weight_bits", "neuron_profiles", "tau_m_mean_rel_err", "weights_lost", "mc", "activity",
+            "efficiency", "task_metric")
+    for name, result in doc["designs"].items():
+        shutil.copy(ROOT / f"runs/default/sweep-{name}/sweep.png", FIG / f"sweep-{name}.png")
+        out += [f"**{name}**", "", "| K profiles | weight bits | profiles used | tau_m error (mean) | weights lost | "
+                "MC | activity | E | accuracy |", "|---|---|---|---|---|---|---|---|---|"]
+        for row in result["rows"]:
+            if row.get("error"):
+                continue
+            cells = []
+            for c in cols:
+                v = row.get(c)
+                if c == "tau_m_mean_rel_err":
+                    cells.append(f"{100 * v:.2f} %")
+                elif isinstance(v, float):
+                    cells.append(f"{v:.4g}")
+                else:
+                    cells.append("none" if v is None else str(v))
+            out.append("| " + " | ".join(cells) + " |")
+        out += ["", f"![sweep {name}](docs/figures/sweep-{name}.png)", ""]
+    return "\n".join(out).rstrip()
+
+
+SECTIONS = {"main": section_main, "sweep": section_sweep, "ablation": section_ablation, "energy": section_energy,
             "optimize": section_optimize, "benchmarks": section_benchmarks}
 
 
