@@ -106,6 +106,10 @@ def summary_text(summary: dict) -> str:
                          f"{x['task_metric_name']} {x['task_metric']:.4f}  spikes/inference {x['spikes_per_inference']:.1f}")
         if d.get("verify"):
             lines.append(f"{'':>8} verification: {'PASS' if d['verify']['ok'] else 'FAIL'}")
+            for r in d["verify"]["rungs"]:
+                lines.append(f"{'':>10} rung {r['rung']}  {r['verdict']:<4}  {r['pair'][:58]:<58}  {r['value']}")
+                if r.get("first_divergence"):
+                    lines.append(f"{'':>16} first divergence: {r['first_divergence']}")
     for r in summary.get("energy", {}).get("rows", []):
         if r.get("error"):
             continue

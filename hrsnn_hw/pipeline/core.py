@@ -381,7 +381,8 @@ class Pipeline:
                     entry[stage] = {k: v for k, v in result.items() if k not in ("y_pred",)}
                 elif stage == "verify":
                     entry["verify"] = {"ok": result["ok"],
-                                       "rungs": [{k: r[k] for k in ("rung", "pair", "value", "verdict")}
+                                       "rungs": [{k: r.get(k) for k in ("rung", "pair", "metric", "value", "tolerance",
+                                                                        "verdict", "first_divergence")}
                                                  for r in result["rungs"]]}
             summary["designs"][name] = entry
         if last >= STAGES.index("energy"):
