@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
+from ..io import atomic_path
 from .config import StudyConfig
 from .results import is_feasible, knee_trial, pareto_trials
 
@@ -60,7 +61,8 @@ def plot_history(trials: Sequence[FrozenTrial], config: StudyConfig, path: Path)
     ax.set_xlabel("trial")
     fig.suptitle(f"optimisation history ({config.study_name}, sampler {config.sampler})", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp)
     return path
 
 
@@ -85,7 +87,8 @@ def plot_importance(study, config: StudyConfig, path: Path) -> Path | None:
     ax.set_xlabel(f"fANOVA importance for {config.objectives[0].label}")
     ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp)
     return path
 
 
@@ -110,7 +113,8 @@ def plot_slices(trials: Sequence[FrozenTrial], config: StudyConfig, path: Path) 
             ax.set_ylabel(config.objectives[0].label, fontsize=7)
     if done:
         fig.colorbar(sc, ax=fig.axes, label="trial", shrink=0.6)
-    fig.savefig(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp)
     return path
 
 
@@ -137,7 +141,8 @@ def plot_pareto(trials: Sequence[FrozenTrial], config: StudyConfig, path: Path) 
     ax.set_ylabel(config.objectives[1].label + f" ({config.objectives[1].direction[:3]})")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp)
     return path
 
 

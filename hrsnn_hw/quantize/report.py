@@ -7,8 +7,6 @@ beside it (per-neuron and per-synapse error arrays): ``report.json`` and
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -325,17 +323,10 @@ class QuantizationReport:
 
 def save_figure(fig: Any, path: PathLike) -> Path:
     """Save a matplotlib figure atomically (temporary file, then rename)."""
+    from ..io import atomic_path
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".png", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=path.suffix or ".png") as tmp:
         fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 
