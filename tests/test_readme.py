@@ -33,4 +33,4 @@ def test_every_readme_figure_exists_and_has_its_command_next_to_it():
         for path in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", line):
             assert (ROOT / path).exists(), path
             context = "\n".join(lines[max(0, i - 40):i])
-            assert "Made by `hrsnn-hw" in context, f"no command shown before {path}"
+            assert "made by `hrsnn-hw" in context.lower(), f"no command shown before {path}"
