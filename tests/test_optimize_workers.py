@@ -30,3 +30,19 @@ def test_two_spawned_workers_share_one_study(tmp_path):
     workers = Counter(t.user_attrs["worker"]["pid"] for t in trials)
     assert len(workers) == 2, workers  # both processes really evaluated trials
     assert not (tmp_path / "study.journal.budget.lock").exists()
+
+
+def test_workers_take_a_module_level_callable_by_name_and_refuse_a_lambda(tmp_path):
+    import pytest
+
+    from hrsnn_hw.errors import HrsnnError
+    from hrsnn_hw.optimize import synthetic
+    space = space_from_cli(["populations.exc.tau_m.mean=0.005:0.1:log"])
+    config = make_config(read_json(REF / "hrsnn.json"), space, storage=str(tmp_path / "a.journal"), out=tmp_path,
+                         budget=2, workers=2, n_startup=2, reeval_seeds=0, figures=False, study_name="a")
+    assert run_search(config, synthetic.evaluate_slow)["trials"]["complete"] == 2
+    config_b = make_config(read_json(REF / "hrsnn.json"), space, storage=str(tmp_path / "b.journal"), out=tmp_path,
+                           budget=2, workers=2, n_startup=2, reeval_seeds=0, figures=False, study_name="b")
+    with pytest.raises(HrsnnError) as info:
+        run_search(config_b, lambda design, **kw: synthetic.evaluate(design, **kw))
+    assert info.value.parameter == "evaluator" and "module:function" in info.value.hint

@@ -18,7 +18,6 @@ import importlib
 import logging
 import math
 import multiprocessing as mp
-import pickle
 import signal
 import sys
 import threading
@@ -352,12 +351,16 @@ def _run_processes(config: StudyConfig, evaluator: Evaluator | str | None, study
     errors = ctx.Queue()
     ref = evaluator
     if callable(evaluator):
+        # Workers receive the evaluator by name ("module:function") and import it themselves.
+        ref = f"{getattr(evaluator, '__module__', '')}:{getattr(evaluator, '__qualname__', '')}"
         try:
-            pickle.dumps(evaluator)
-        except Exception:
+            same = resolve_evaluator(ref) is evaluator
+        except HrsnnError:
+            same = False
+        if not same:
             raise HrsnnError("parallel workers need an importable evaluator", parameter="evaluator",
                              value=repr(evaluator),
-                             hint="pass a module-level function or a 'module:function' string") from None
+                             hint="pass a module-level function or a 'module:function' string")
     level = logging.getLogger().level
     procs = [ctx.Process(target=_worker_entry, args=(config, ref, i, errors, level), name=f"hrsnn-optimize-{i}")
              for i in range(config.workers)]
