@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import QuantizationError
+from ..golden.formats import FixedFormat
 from ..profiles import HardwareProfile, load_profile
 
 DU_OFFSET = 1  # Lava AbstractPyLifModelFixed.ds_offset: the u decay is 4096 - (du + 1)
@@ -82,13 +83,11 @@ class FixedPointFormat:
                                     value=profile.name, allowed="a neuromorphic profile with a number_format section",
                                     hint="quantize for a chip profile such as 'loihi1' or 'loihi2'")
         optional = (lambda key: profile.int("core_limits", key) if profile.has("core_limits", key) else None)
-        fmt = cls(profile_name=profile.name, profile_version=int(profile.version),
-                  decay_bits=profile.int(nf, "decay_bits"), state_bits=profile.int(nf, "state_bits"),
-                  u_shift=profile.int(nf, "u_shift"), vth_shift=profile.int(nf, "vth_shift"),
-                  vth_mant_bits=profile.int(nf, "vth_mant_bits"), weight_bits=profile.int(nf, "weight_bits"),
-                  weight_exp_min=profile.int(nf, "weight_exp_min"), weight_exp_max=profile.int(nf, "weight_exp_max"),
-                  bias_mant_bits=profile.int(nf, "bias_mant_bits"), bias_exp_max=profile.int(nf, "bias_exp_max"),
-                  refractory_max_steps=profile.int(nf, "refractory_max_steps", default=0),
+        # The number formats are read in one place (the golden model's FixedFormat); the
+        # quantizer adds the per-core limits it bins and checks against.
+        numbers = FixedFormat.from_profile(profile).as_dict()
+        numbers["refractory_max_steps"] = numbers["refractory_max_steps"] or 0
+        fmt = cls(profile_name=profile.name, profile_version=int(profile.version), **numbers,
                   neuron_profiles_per_core=optional("neuron_profiles_per_core"),
                   neurons_per_core=profile.int("core_limits", "neurons_per_core"),
                   threshold_profiles_per_core=optional("threshold_profiles_per_core"))

@@ -55,6 +55,19 @@ def _check_alphas(alphas: Sequence[float], name: str = "alphas") -> np.ndarray:
     return np.sort(a)
 
 
+def _fitted_features(readout: Any, fitted: str, x: Any) -> np.ndarray:
+    """``x`` checked against a fitted readout and standardised with its training statistics."""
+    if not hasattr(readout, fitted):
+        raise DataError("readout used before fit", parameter="readout", value="unfitted",
+                        hint="call fit(features_train, y_train) first")
+    x = _features("x", x)
+    if x.shape[1] != readout.n_features_in_:
+        raise DataError("wrong number of features", parameter="x", value=x.shape[1],
+                        allowed=str(readout.n_features_in_),
+                        hint="use the same feature extraction (bins, neurons) as for fitting")
+    return readout.scaler_.transform(x)
+
+
 class _Standardiser:
     def fit(self, x: np.ndarray) -> "_Standardiser":
         self.mean_ = x.mean(axis=0)
@@ -155,14 +168,7 @@ class RidgeReadout:
         return self
 
     def _decision(self, x: Any) -> np.ndarray:
-        if not hasattr(self, "coef_"):
-            raise DataError("readout used before fit", parameter="readout", value="unfitted",
-                            hint="call fit(features_train, y_train) first")
-        x = _features("x", x)
-        if x.shape[1] != self.n_features_in_:
-            raise DataError("wrong number of features", parameter="x", value=x.shape[1],
-                            allowed=str(self.n_features_in_))
-        return self.scaler_.transform(x) @ self.coef_ + self.intercept_
+        return _fitted_features(self, "coef_", x) @ self.coef_ + self.intercept_
 
     def predict(self, x: Any) -> np.ndarray:
         """Predicted targets, shaped like the training targets ((n,) or (n, C))."""
@@ -269,14 +275,7 @@ class LogisticReadout:
         return self
 
     def predict(self, x: Any) -> np.ndarray:
-        if not hasattr(self, "model_"):
-            raise DataError("readout used before fit", parameter="readout", value="unfitted",
-                            hint="call fit(features_train, y_train) first")
-        x = _features("x", x)
-        if x.shape[1] != self.n_features_in_:
-            raise DataError("wrong number of features", parameter="x", value=x.shape[1],
-                            allowed=str(self.n_features_in_))
-        return self.model_.predict(self.scaler_.transform(x)).astype(np.int64)
+        return self.model_.predict(_fitted_features(self, "model_", x)).astype(np.int64)
 
 
 def _make_classifier(readout: str, kw: dict) -> RidgeClassifierReadout | LogisticReadout:
