@@ -301,7 +301,8 @@ def evaluate_design(design: str | Mapping[str, Any], task: str = "japanese_vowel
     if epochs is not None:
         cfg = replace(cfg, epochs=int(epochs))
     if cfg.epochs < 0:
-        raise DataError("epochs must be >= 0", parameter="epochs", value=cfg.epochs, allowed="integers >= 0")
+        raise DataError("epochs must be >= 0", parameter="epochs", value=cfg.epochs, allowed="integers >= 0",
+                        hint="0 measures the untrained network; 1 (default) is one unsupervised STDP epoch")
     prepared = prepare_task(cfg, seed=seed)
     spec = make_spec(design, prepared.n_input, seed)
     trained = train_spec(spec, prepared, seed=seed, progress=progress) if cfg.epochs > 0 else None

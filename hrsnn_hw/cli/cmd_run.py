@@ -110,9 +110,6 @@ def summary_text(summary: dict) -> str:
                 lines.append(f"{'':>10} rung {r['rung']}  {r['verdict']:<4}  {r['pair'][:58]:<58}  {r['value']}")
                 if r.get("first_divergence"):
                     lines.append(f"{'':>16} first divergence: {r['first_divergence']}")
-    for r in summary.get("energy", {}).get("rows", []):
-        if r.get("error"):
-            continue
     if summary.get("report"):
         lines.append(f"report: {summary['report']}")
     skipped = [k for k, v in summary.get("stages", {}).items() if v["skipped"]]

@@ -288,7 +288,7 @@ class Pipeline:
             golden = simulate(qnet, x, lengths, record_states=True)
             rows.append(exact_row(2, "golden vs Lava HeteroLIF + Dense (deployed run)",
                                   compare_exact(golden, lava_record, ("golden", "lava-HeteroLIF"), qnet=qnet)))
-            rows += run_exact_rungs(qnet, x, lengths, rungs=(3,))
+            rows += run_exact_rungs(qnet, x, lengths, rungs=(3,), golden_record=golden)
             test = self.prepared.test
             n = min(self.config.n_rate, test.n_samples)
             lr = test.sample_lengths[:n]
@@ -396,12 +396,12 @@ class Pipeline:
                                  "ratios": energy.get("ratios")}
         summary["stages"] = {n: {"skipped": r.skipped, "wall_time_s": round(r.wall_time_s, 3)}
                              for n, r in self.cache.results.items()}
+        summary["environment"] = environment()
         if last >= STAGES.index("report"):
             if progress:
                 progress("report")
             from .report import write_report
             summary["report"] = str(write_report(self, summary))
         summary["wall_time_s"] = time.perf_counter() - t0
-        summary["environment"] = environment()
         write_json_atomic(self.out / "summary.json", summary)
         return summary

@@ -259,12 +259,8 @@ def write_report(pipe, summary: dict) -> Path:
         (d / "energy.png").write_bytes((pipe.out / "energy" / "energy.png").read_bytes())
         md += ["![energy](energy.png)", ""]
     md += ["## Environment", "", "| item | value |", "|---|---|"]
-    for k, v in summary.get("environment", {}).items():
+    for k, v in summary["environment"].items():
         md.append(f"| {k} | {v} |")
-    from .core import environment
-    if not summary.get("environment"):
-        for k, v in environment().items():
-            md.append(f"| {k} | {v} |")
     md += ["", "Stages (skipped = inputs unchanged since the cached run):", "", "| stage | skipped | wall time (s) |",
            "|---|---|---|"]
     for k, v in summary.get("stages", {}).items():

@@ -31,7 +31,8 @@ NEURON_DEFAULTS = {"refractory": 0.0, "bias": 0.0}
 
 def _check_keys(table: Mapping[str, Any], allowed: set[str], path: str) -> None:
     if not isinstance(table, Mapping):
-        raise SpecError("expected a table", parameter=path, value=type(table).__name__)
+        raise SpecError("expected a table", parameter=path, value=type(table).__name__,
+                        hint="write a JSON object / TOML table here, as in reference/hrsnn.json")
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise SpecError("unknown key in spec file", parameter=f"{path}.{unknown[0]}" if path else unknown[0],
@@ -41,7 +42,8 @@ def _check_keys(table: Mapping[str, Any], allowed: set[str], path: str) -> None:
 
 def _require(table: Mapping[str, Any], key: str, path: str) -> Any:
     if key not in table:
-        raise SpecError("missing required key", parameter=f"{path}.{key}" if path else key, value=None)
+        raise SpecError("missing required key", parameter=f"{path}.{key}" if path else key, value=None,
+                        hint="add it; reference/hrsnn.json is a complete example")
     return table[key]
 
 
@@ -118,7 +120,8 @@ def build_spec(design: Mapping[str, Any], *, n_input: int | None = None, seed: i
         for fname in NEURON_FIELDS:
             raw = ptab.get(fname, NEURON_DEFAULTS.get(fname))
             if raw is None:
-                raise SpecError("missing required key", parameter=f"{path}.{fname}", value=None)
+                raise SpecError("missing required key", parameter=f"{path}.{fname}", value=None,
+                                hint="every population needs tau_m, tau_syn and v_th (see reference/hrsnn.json)")
             values[fname] = sample(raw, n, spec_seed, f"{path}.{fname}")
         populations.append(Population(name=pname, n=n, excitatory=excitatory, **values))
     sizes = {p.name: p.n for p in populations}

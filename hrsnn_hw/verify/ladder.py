@@ -118,8 +118,13 @@ def exact_row(rung: int, pair: str, cmp: Any) -> RungResult:
 
 
 def run_exact_rungs(qnet: QuantizedNetwork, x: np.ndarray, lengths: np.ndarray,
-                    rungs: Sequence[int] = (1, 2, 3), timeout_s: float = 600.0) -> list[RungResult]:
-    """Rungs 1-3 on ``qnet`` driven by the raster ``x`` (Lava for 1 and 2)."""
+                    rungs: Sequence[int] = (1, 2, 3), timeout_s: float = 600.0,
+                    golden_record: Any = None) -> list[RungResult]:
+    """Rungs 1-3 on ``qnet`` driven by the raster ``x`` (Lava for 1 and 2).
+
+    ``golden_record``: the golden run of ``qnet`` on ``x`` with states, when the caller has it
+    (rung 3 then does not simulate it again).
+    """
     rows: list[RungResult] = []
     if 1 in rungs or 2 in rungs:
         from ..lava_backend.ladder import exact_rung
@@ -132,7 +137,7 @@ def run_exact_rungs(qnet: QuantizedNetwork, x: np.ndarray, lengths: np.ndarray,
                                   exact_rung(qnet, x, lengths, rung=2, timeout_s=timeout_s)))
     if 3 in rungs:
         from ..golden import compare_int_float, simulate, simulate_float
-        rec_int = simulate(qnet, x, lengths, record_states=True)
+        rec_int = golden_record if golden_record is not None else simulate(qnet, x, lengths, record_states=True)
         rec_float = simulate_float(qnet, x, lengths, record_states=True, saturate_v=True)
         cmp = compare_int_float(qnet, rec_int, rec_float, allow_v_saturation=True)
         d = cmp.as_dict()
