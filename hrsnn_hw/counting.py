@@ -45,6 +45,7 @@ from .mapping.connectivity import connectivity
 from .mapping.placement import Placement
 from .quantize.network import QuantizedNetwork
 from .records import SpikeRecord
+from .arrays import frozen_array as _frozen
 
 #: Per-sample count names, in :attr:`OpCounts.per_sample` order.
 EVENTS = ("steps", "spikes", "input_spikes", "synaptic_ops", "synaptic_ops_recurrent", "synaptic_ops_input",
@@ -59,12 +60,6 @@ ACTIVE_FROM_STATE = "u != 0 or v != 0 or spiked (recorded state)"
 ACTIVE_FROM_INPUT = "spiked, or received a synaptic event (a connected source spiked the step before)"
 # Rows of (samples x steps) processed per chunk: bounds memory to ~tens of MB for any batch size.
 _CHUNK_ELEMENTS = 1 << 22
-
-
-def _frozen(arr, dtype=None) -> np.ndarray:
-    out = np.array(arr, dtype=dtype, copy=True)
-    out.setflags(write=False)
-    return out
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..io import PathLike, load_artifact, save_artifact
+from ..arrays import frozen_array as _frozen
 
 PLACEMENT_KIND = "hrsnn_hw.Placement"
 PLACEMENT_VERSION = 1
@@ -13,12 +14,6 @@ PLACEMENT_VERSION = 1
 #: Per-core resources the mapper checks, in :attr:`UtilizationReport.resources` order.
 RESOURCES = ("neurons", "synaptic_memory_bits", "input_axons", "output_axons",
              "neuron_profiles", "threshold_profiles")
-
-
-def _frozen(arr, dtype) -> np.ndarray:
-    out = np.array(arr, dtype=dtype, copy=True)
-    out.setflags(write=False)
-    return out
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import frozen_array
 from ..io import PathLike, load_artifact, save_artifact
 
 QNET_KIND = "hrsnn_hw.QuantizedNetwork"
@@ -25,9 +26,7 @@ NEURON_INT_FIELDS = ("du", "dv", "vth", "bias_mant", "bias_exp", "refractory_ste
 
 
 def _frozen_int(arr: Any, dtype=np.int64) -> np.ndarray:
-    out = np.array(arr, dtype=dtype, copy=True)
-    out.setflags(write=False)
-    return out
+    return frozen_array(arr, dtype)
 
 
 @dataclass(frozen=True)

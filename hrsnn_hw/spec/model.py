@@ -29,18 +29,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import SpecError
+from ..arrays import frozen_array as _frozen
 
 SPEC_FORMAT = "hrsnn_hw.spec"
 SPEC_VERSION = 1
 NEURON_FIELDS = ("tau_m", "tau_syn", "v_th", "refractory", "bias")
 STDP_FIELDS = ("eta_plus", "eta_minus", "tau_plus", "tau_minus")
 INPUT = "input"
-
-
-def _frozen(arr: np.ndarray, dtype) -> np.ndarray:
-    out = np.array(arr, dtype=dtype, copy=True)
-    out.setflags(write=False)
-    return out
 
 
 @dataclass(frozen=True)
