@@ -33,6 +33,7 @@ from .records import SpikeRecord
 from .spec import NetworkSpec, build_spec, read_spec_file
 from .tasks import load_task
 from .tasks.datasets import TaskData
+from .tasks.features import binned_counts, frame_states
 from .tasks.memory_capacity import mc_input, memory_capacity
 from .tasks.metrics import spike_efficiency
 from .tasks.readout import evaluate_classification, evaluate_prediction
@@ -214,12 +215,6 @@ def measure_memory(simulator: Simulator, n_input: int, config: ExperimentConfig,
             "record": record}
 
 
-def binned_features(record: SpikeRecord, n_bins: int) -> np.ndarray:
-    """Spike counts in ``n_bins`` equal parts of each sample, per neuron (normalised by bin length)."""
-    from .tasks.features import binned_counts
-    return binned_counts(record, n_bins)
-
-
 def measure_task(simulator: Simulator, prepared: PreparedTask) -> dict:
     """Task metric of a frozen network: readout fitted on train features, scored on test."""
     cfg = prepared.config
@@ -227,14 +222,13 @@ def measure_task(simulator: Simulator, prepared: PreparedTask) -> dict:
     rec_train = simulator(prepared.train.spikes, prepared.train.sample_lengths)
     rec_test = simulator(prepared.test.spikes, prepared.test.sample_lengths)
     if task.kind == "classification":
-        f_tr = binned_features(rec_train, cfg.n_bins)
-        f_te = binned_features(rec_test, cfg.n_bins)
+        f_tr = binned_counts(rec_train, cfg.n_bins)
+        f_te = binned_counts(rec_test, cfg.n_bins)
         res = evaluate_classification(f_tr, task.y_train, f_te, task.y_test, readout=cfg.readout)
         metric = {"task_metric": float(res["accuracy"]), "task_metric_name": "accuracy",
                   "higher_is_better": True, "train_metric": float(res["train_accuracy"]),
                   "y_pred": np.asarray(res["y_pred"])}
     else:
-        from .tasks.features import frame_states
         tau = float(cfg.steps_per_frame)
         f_tr = frame_states(rec_train, cfg.steps_per_frame, tau)
         f_te = frame_states(rec_test, cfg.steps_per_frame, tau)
