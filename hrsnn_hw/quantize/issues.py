@@ -15,7 +15,8 @@ class Issues:
 
     def add(self, error: QuantizationError) -> None:
         """Raise ``error`` (strict) or warn with it and record its message."""
-        warn_or_raise(error, self.strict, stacklevel=4)
+        # warn_or_raise <- add <- report_* <- run <- quantize <- the caller of quantize()
+        warn_or_raise(error, self.strict, stacklevel=6)
         self.messages.append(str(error))
 
 
