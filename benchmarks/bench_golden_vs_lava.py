@@ -1,6 +1,6 @@
 """Golden model vs Lava (HeteroLIF, fixed point) on the same quantized network; one JSON line.
 
-The quantized reference design (``quantize(reference/hrsnn.json, "loihi2")``, N = 200, 24
+The quantized reference design (``quantize(hrsnn, "loihi2")``, N = 200, 24
 inputs; ``reference_like_qnet`` if quantize is unavailable), ~150 steps per sample at 10 %
 input rate, one sample and a batch of 32. Checks that golden and Lava
 spikes are identical and reports per-sample times and speed ratios. Also measures the
@@ -77,9 +77,9 @@ def reference_network():
     try:
         from hrsnn_hw.quantize import quantize
         from hrsnn_hw.spec import load_spec
-        spec = load_spec(Path(__file__).resolve().parent.parent / "reference" / "hrsnn.json", n_input=24, seed=0)
+        spec = load_spec("hrsnn", n_input=24, seed=0)
         qnet, _ = quantize(spec, "loihi2")
-        return spec, qnet, "quantize(reference/hrsnn.json, loihi2)"
+        return spec, qnet, "quantize(hrsnn, loihi2)"
     except Exception as exc:  # quantize not available: fall back, and say so
         return None, reference_like_qnet(np.random.default_rng(0), 200, 24), f"reference_like_qnet ({exc})"
 

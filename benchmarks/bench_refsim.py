@@ -1,6 +1,6 @@
 """Speed of the Brian2 reference simulator per code-generation target (prints one JSON line).
 
-Workload: the reference design (reference/hrsnn.json, N = 200, 24 inputs) on
+Workload: the reference design (hrsnn, N = 200, 24 inputs) on
 JapaneseVowels-sized random rasters (3 % of channels active per step; lengths 7..29
 frames x 5 steps): batched frozen inference of 370 samples and one STDP training epoch
 of 270 samples, per target. Compile caches are the default ones, so the first call of a
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=270)
     args = parser.parse_args()
 
-    spec = load_spec(ROOT / "reference" / "hrsnn.json", n_input=24)
+    spec = load_spec("hrsnn", n_input=24)
     x_te, l_te = rasters(args.n_test, 1)
     x_tr, l_tr = rasters(args.n_train, 2)
     out: dict = {"benchmark": "refsim", "design": spec.name, "n_neurons": spec.n_neurons,

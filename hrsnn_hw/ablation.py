@@ -162,7 +162,7 @@ def _evaluate(args: tuple) -> tuple[str, int, dict]:
     return arm, seed, out
 
 
-def run_ablation(base_design: str | Mapping[str, Any] = "reference/hrsnn.json", *,
+def run_ablation(base_design: str | Mapping[str, Any] = "hrsnn", *,
                  config: ExperimentConfig | None = None, seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
                  workers: int | None = None, progress: Callable[[int, int], None] | None = None,
                  evaluator: Callable[[tuple], tuple[str, int, dict]] | None = None) -> AblationResult:

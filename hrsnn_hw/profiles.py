@@ -14,6 +14,7 @@ profile (TrueNorth, SpiNNaker 2): it can map and price a network but not quantiz
 from __future__ import annotations
 
 import math
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,8 +24,8 @@ from .io import PathLike, read_json
 
 PROFILE_FORMAT = "hrsnn_hw.hardware_profile"
 PROFILE_VERSION = 1
-PROFILE_DIR = Path(__file__).resolve().parent.parent / "hardware_profiles"
-_PACKAGED_DIR = Path(__file__).resolve().parent / "hardware_profiles"
+# The bundled profiles ship inside the package (one copy), found through importlib.resources.
+PROFILE_DIR = Path(str(resources.files("hrsnn_hw") / "hardware_profiles"))
 
 UNITS: dict[str, tuple[str, float]] = {
     "J": ("energy", 1.0), "mJ": ("energy", 1e-3), "uJ": ("energy", 1e-6), "nJ": ("energy", 1e-9),
@@ -275,7 +276,7 @@ def parse_profile(data: Mapping[str, Any], origin: str = "<dict>") -> HardwarePr
 
 
 def profile_dirs() -> list[Path]:
-    return [d for d in (PROFILE_DIR, _PACKAGED_DIR) if d.is_dir()]
+    return [PROFILE_DIR] if PROFILE_DIR.is_dir() else []
 
 
 def available_profiles() -> list[str]:

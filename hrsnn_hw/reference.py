@@ -1,18 +1,21 @@
-"""Where the bundled reference designs live."""
+"""Where the bundled reference designs live: inside the package (``hrsnn_hw/designs``), so a
+built wheel runs its default design from anywhere."""
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from .errors import SpecError
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
+REFERENCE_DIR = Path(str(resources.files("hrsnn_hw") / "designs"))
 REFERENCE_DESIGNS = ("hrsnn", "mrsnn", "het_neurons_hom_stdp", "hom_neurons_het_stdp")
 
 
 def reference_design_path(name: str) -> Path:
-    """Path of a bundled reference design (``"hrsnn"``, ``"mrsnn"``, ...)."""
+    """Path of a bundled reference design (``"hrsnn"``, ``"mrsnn"``, ...) or data file
+    (``"search_space"``)."""
     path = REFERENCE_DIR / f"{name}.json"
-    if not path.exists():
+    if not path.is_file():
         raise SpecError("unknown reference design", parameter="design", value=name,
                         allowed=f"one of {list(REFERENCE_DESIGNS)} or a path to a design file")
     return path

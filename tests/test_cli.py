@@ -39,7 +39,7 @@ def test_no_command_prints_help_and_exits_2(capsys):
 
 
 def test_spec_json_is_one_object_on_stdout():
-    out = cli("spec", "reference/hrsnn.json", "--json")
+    out = cli("spec", "hrsnn", "--json")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["n_neurons"] == 200 and doc["ok"] is True

@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from hrsnn_hw.reference import reference_design_path
+
 from hrsnn_hw.cli import run_cli
 from hrsnn_hw.counting import count_ops
 from hrsnn_hw.energy import (compare_designs, conventional_baseline, energy_table, estimate_energy,
@@ -210,7 +212,7 @@ def test_conventional_baseline_dense_and_sparse():
 
 def test_conventional_baseline_from_a_spec():
     from hrsnn_hw.spec import load_spec
-    spec = load_spec("reference/hrsnn.json")
+    spec = load_spec(reference_design_path("hrsnn"))
     rep = conventional_baseline(spec, 10, load_profile("cpu"), variant="sparse")
     nnz = sum(p.n_synapses for p in spec.projections)
     assert rep.counts["macs"] == nnz * 10

@@ -10,6 +10,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from hrsnn_hw.reference import reference_design_path
+
 from hrsnn_hw.golden import compare_exact, simulate
 from hrsnn_hw.golden.testing import EDGE_CASES, random_inputs, random_qnet, reference_like_qnet
 from hrsnn_hw.lava_backend import run_lava
@@ -105,7 +107,7 @@ def test_rung1_reference_size_homogeneous_network(reference_inputs):
 def test_rung2_quantized_reference_design(reference_inputs):
     from hrsnn_hw.quantize import quantize
     from hrsnn_hw.spec import load_spec
-    q, _ = quantize(load_spec("reference/hrsnn.json", n_input=24, seed=0), "loihi2")
+    q, _ = quantize(load_spec(reference_design_path("hrsnn"), n_input=24, seed=0), "loihi2")
     x, lengths = reference_inputs
     res = exact_rung(q, x[:1], lengths[:1], rung=2)
     assert res.ok, res.as_dict()

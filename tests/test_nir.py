@@ -8,6 +8,8 @@ import nir
 import numpy as np
 import pytest
 
+from hrsnn_hw.reference import reference_design_path
+
 from hrsnn_hw.cli import main
 from hrsnn_hw.errors import ArtifactError, SpecError
 from hrsnn_hw.interchange import from_nir, import_nir, load_nir, save_nir, to_nir
@@ -15,7 +17,7 @@ from hrsnn_hw.io import read_json
 from hrsnn_hw.spec import NEURON_FIELDS, build_spec, load_spec
 from hrsnn_hw.trained import TrainedNetwork
 
-REF = Path(__file__).resolve().parent.parent / "reference" / "hrsnn.json"
+REF = reference_design_path("hrsnn")
 DT = 1e-3
 
 

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from hrsnn_hw.reference import REFERENCE_DIR
+
 from hrsnn_hw.errors import SpecError
 from hrsnn_hw.io import read_json
 from hrsnn_hw.optimize import (parse_constraint, parse_objectives, parse_param, read_space_file,
                                space_from_cli, space_from_dict, TaskMetric)
 from hrsnn_hw.spec import build_spec
 
-REF = Path(__file__).resolve().parent.parent / "reference"
+REF = REFERENCE_DIR
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ from pathlib import Path
 import optuna
 import pytest
 
+from hrsnn_hw.reference import REFERENCE_DIR
+
 from hrsnn_hw.io import read_json
 from hrsnn_hw.optimize import (REEVAL_SEED_OFFSET, OptimizeError, make_config, open_storage, optimize,
                                space_from_cli)
@@ -20,7 +22,7 @@ from hrsnn_hw.optimize.objectives import dominates
 from hrsnn_hw.optimize.synthetic import evaluate
 from hrsnn_hw.spec import load_spec, read_spec_file
 
-REF = Path(__file__).resolve().parent.parent / "reference"
+REF = REFERENCE_DIR
 SMALL = ["populations.exc.tau_m.mean=0.005:0.1:log", "populations.exc.tau_m.cv=0:1.5",
          "stdp.exc->exc.eta_plus.cv=0:1.5"]
 

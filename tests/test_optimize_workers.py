@@ -8,9 +8,10 @@ from pathlib import Path
 import optuna
 
 from hrsnn_hw.io import read_json
+from hrsnn_hw.reference import REFERENCE_DIR
 from hrsnn_hw.optimize import make_config, open_storage, run_search, space_from_cli
 
-REF = Path(__file__).resolve().parent.parent / "reference"
+REF = REFERENCE_DIR
 
 
 def test_two_spawned_workers_share_one_study(tmp_path):

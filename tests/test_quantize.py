@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 from hrsnn_hw.errors import LossyConversionWarning, QuantizationError
+from hrsnn_hw.reference import REFERENCE_DIR
 from hrsnn_hw.io import to_jsonable
 from hrsnn_hw.quantize import (QuantizationPolicy, QuantizationReport, QuantizedNetwork, SweepResult, dequantize,
                                quantize, sweep)
 from hrsnn_hw.spec import NetworkSpec, build_spec, load_spec
 from hrsnn_hw.trained import TrainedNetwork
 
-REFERENCE = Path(__file__).resolve().parent.parent / "reference"
+REFERENCE = REFERENCE_DIR
 
 
 @pytest.fixture(scope="module")
@@ -362,7 +363,7 @@ def test_sweep_drives_evaluate_over_the_grid(hrsnn, tmp_path):
 
 
 def test_v_headroom_guarantees_no_clip_at_a_coarser_scale():
-    spec = load_spec(Path(__file__).resolve().parent.parent / "reference" / "hrsnn.json")
+    spec = load_spec("hrsnn")
     q_u, r_u = quantize(spec, "loihi2", QuantizationPolicy(state_headroom="u"))
     q_v, r_v = quantize(spec, "loihi2", QuantizationPolicy(state_headroom="v"))
     assert r_u.overflow["v_negative_clip_possible"] > 0  # the reference's inhibition can reach the rail

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hrsnn_hw.reference import reference_design_path
 from hrsnn_hw.errors import BackendError, DataError, HrsnnError
 from hrsnn_hw.records import SpikeRecord
 from hrsnn_hw.refsim import SimulatorConfig, SimulatorConfigError, simulate, train
@@ -13,7 +14,7 @@ from hrsnn_hw.spec import build_spec, load_spec
 
 pytestmark = [pytest.mark.brian2, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
-REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "hrsnn.json"
+REFERENCE = reference_design_path("hrsnn")
 DT = 0.001
 
 

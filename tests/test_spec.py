@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hrsnn_hw.reference import REFERENCE_DIR
+
 from hrsnn_hw.errors import SpecError
 from hrsnn_hw.io import read_json
 from hrsnn_hw.spec import build_spec, load_spec, make_arm, save_spec
 
-REF = Path(__file__).resolve().parent.parent / "reference"
+REF = REFERENCE_DIR
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,7 @@ def test_arms_share_connectivity_and_differ_only_in_heterogeneity(design):
 
 def test_reference_arm_files_match_make_arms(design):
     import importlib.util
-    spec = importlib.util.spec_from_file_location("make_arms", REF / "make_arms.py")
+    spec = importlib.util.spec_from_file_location("make_arms", Path(__file__).resolve().parent.parent / "scripts" / "make_arms.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     for name, arm in mod.arms_from(design).items():

@@ -26,7 +26,7 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--design", default=None,
-                        help="heterogeneous base design (default: reference/hrsnn.json)")
+                        help="heterogeneous base design (default: hrsnn)")
     parser.add_argument("--task", default="japanese_vowels",
                         help="task name (japanese_vowels, mackey_glass, lorenz, ...) or a data file")
     parser.add_argument("--seeds", type=int, default=None,

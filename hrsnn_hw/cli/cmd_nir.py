@@ -18,7 +18,7 @@ DESCRIPTION = """Neuromorphic Intermediate Representation (NIR, HDF5) interchang
           (a graph from another tool needs --dt; populations follow the weight signs)
 
 examples:
-  hrsnn-hw nir export reference/hrsnn.json --out out/nir
+  hrsnn-hw nir export hrsnn --out out/nir
   hrsnn-hw nir export out/train/hrsnn.trained.json --decay euler --out out/nir --json
   hrsnn-hw nir import model.nir --dt 0.001 --populations exc:80,inh:20 --out out/specs"""
 

@@ -34,7 +34,7 @@ several machines (one study, shared budget):
   reports. A database works too: --storage postgresql://user@host/db (no budget lock there:
   up to workers-1 extra trials).
 
-search space: --space FILE (default reference/search_space.json) and/or --param
+search space: --space FILE (default the bundled search_space.json) and/or --param
 PATH=LOW:HIGH[:log][:int] (repeatable; --log after a --param makes it log-scale). With
 --param and no --space only the --param parameters are searched; with both, --param adds
 to or overrides the file. Quote paths that contain '->' (stdp.exc->exc..., projections...)
@@ -57,8 +57,8 @@ class _LogFlag(argparse.Action):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("design and search space")
-    g.add_argument("--design", default=None, help="base design file (default reference/hrsnn.json)")
-    g.add_argument("--space", default=None, help="search space file (default reference/search_space.json)")
+    g.add_argument("--design", default=None, help="base design file (default hrsnn)")
+    g.add_argument("--space", default=None, help="search space file (default the bundled search_space.json)")
     g.add_argument("--param", action="append", default=None, metavar="PATH=LOW:HIGH[:log][:int]",
                    help="a searched parameter (repeatable), e.g. populations.exc.tau_m.cv=0.0:1.5")
     g.add_argument("--log", action=_LogFlag, nargs=0, help="make the preceding --param log-scale")
@@ -96,12 +96,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _reference_file(name: str) -> Path:
-    """``reference/<name>`` relative to the working directory, else to the source checkout."""
-    here = Path("reference") / name
-    if here.exists():
-        return here
-    import hrsnn_hw
-    return Path(hrsnn_hw.__file__).resolve().parent.parent / "reference" / name
+    """A data file bundled with the reference designs (``search_space.json``)."""
+    from ..reference import REFERENCE_DIR
+    return REFERENCE_DIR / name
 
 
 def _command(args: argparse.Namespace, budget: int, reeval: int) -> str:

@@ -22,7 +22,7 @@ per stage. Exit code 1 when the verification ladder fails.
 
 examples:
   hrsnn-hw run
-  hrsnn-hw run reference/hrsnn.json --task mackey_glass --profile loihi1 --out runs/mg
+  hrsnn-hw run hrsnn --task mackey_glass --profile loihi1 --out runs/mg
   hrsnn-hw run --quick --json
 """
 

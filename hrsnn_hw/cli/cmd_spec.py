@@ -13,7 +13,7 @@ HELP = "validate a design/spec file and print its statistics"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", help="design or spec file (JSON or TOML), e.g. reference/hrsnn.json")
+    parser.add_argument("spec", help="design or spec file (JSON or TOML), e.g. hrsnn")
     parser.add_argument("--n-input", type=int, default=None, help="override the number of input channels")
 
 

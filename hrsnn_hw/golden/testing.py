@@ -211,7 +211,7 @@ def reference_like_qnet(rng: np.random.Generator, n_neurons: int = 200, n_input:
                         name: str = "reference-like") -> QuantizedNetwork:
     """A stand-in for the quantized reference HRSNN until ``quantize()`` exists.
 
-    Shapes follow ``reference/hrsnn.json``: 80 % excitatory, gamma-distributed membrane time
+    Shapes follow the reference design ``hrsnn``: 80 % excitatory, gamma-distributed membrane time
     constants (mean 20 ms exc / 10 ms inh, cv 0.6, clipped to [2, 400] ms) at dt = 1 ms, tau_syn
     5 ms, 2 refractory steps, connection probabilities 0.2 (input), 0.1 (E->E, I->I), 0.2 (E->I,
     I->E), one excitatory/inhibitory projection per source population (Dale's law). Decays use

@@ -38,7 +38,7 @@ class StudyConfig:
     Attributes
     ----------
     base_design : dict
-        The design the searched values are written into (``reference/hrsnn.json``).
+        The design the searched values are written into (the reference design ``hrsnn``).
     space : SearchSpace
         Searched parameters and bounds.
     objectives : tuple of Objective

@@ -57,7 +57,7 @@ def comparison_table(reeval: Mapping[str, Any], config: StudyConfig) -> str:
 
 
 def write_design(design: Mapping[str, Any], path: Path, *, name: str, description: str) -> Path:
-    """Write a design file in the format of ``reference/`` (loadable by ``load_spec``)."""
+    """Write a design file in the format of the bundled reference designs (loadable by ``load_spec``)."""
     out = dict(design)
     out["name"] = name
     out["description"] = description

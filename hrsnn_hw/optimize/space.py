@@ -1,7 +1,7 @@
 """The search space: which numbers of a design the optimiser may change, and within what bounds.
 
 A search parameter is a dotted path into a *design* dict (the file format of
-``reference/hrsnn.json``) plus bounds::
+the reference design ``hrsnn``) plus bounds::
 
     populations.exc.tau_m.mean      mean of the gamma distribution of exc membrane time constants
     populations.exc.tau_m.cv        its coefficient of variation (the heterogeneity; 0 = homogeneous)
@@ -16,7 +16,7 @@ A path may end at a plain number of the design, or at a field of a distribution 
 ``populations.exc.tau_syn.cv`` makes synaptic time constants heterogeneous. Design keys
 that contain a dot cannot be addressed (no reference design has one).
 
-Search space file (``reference/search_space.json`` is the default)::
+Search space file (``the bundled search_space.json`` is the default)::
 
     {"format": "hrsnn_hw.search_space", "version": 1, "description": "...",
      "params": {"populations.exc.tau_m.mean": {"low": 0.005, "high": 0.08, "log": true,
@@ -132,7 +132,7 @@ class SearchSpace:
         object.__setattr__(self, "params", tuple(self.params))
         if not self.params:
             raise SpecError("the search space is empty", parameter="params", value=0, allowed=">= 1 parameter",
-                            hint="give --param PATH=LOW:HIGH or a search space file (reference/search_space.json)")
+                            hint="give --param PATH=LOW:HIGH or a search space file (the bundled search_space.json)")
         seen: set[str] = set()
         for p in self.params:
             if p.path in seen:
@@ -320,7 +320,7 @@ def read_space_file(path: str | Path) -> SearchSpace:
         data = read_spec_file(path)
     except SpecError as exc:
         raise SpecError(f"cannot read search space file ({exc})", parameter="space", value=str(path),
-                        hint="the default is reference/search_space.json") from None
+                        hint="the default is the bundled search_space.json") from None
     return space_from_dict(data, source=str(path))
 
 

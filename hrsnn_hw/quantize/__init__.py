@@ -1,7 +1,7 @@
 """Float networks -> Loihi-style fixed point: decays, thresholds, weights with exponents,
 neuron-profile binning, and a report of what it cost.
 
-    spec = load_spec("reference/hrsnn.json")
+    spec = load_spec("hrsnn")
     qnet, report = quantize(spec, "loihi2")  # or a TrainedNetwork; policy=QuantizationPolicy(...)
     float_twin = dequantize(qnet, spec)      # the float network the integers stand for
 """

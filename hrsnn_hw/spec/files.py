@@ -32,18 +32,18 @@ NEURON_DEFAULTS = {"refractory": 0.0, "bias": 0.0}
 def _check_keys(table: Mapping[str, Any], allowed: set[str], path: str) -> None:
     if not isinstance(table, Mapping):
         raise SpecError("expected a table", parameter=path, value=type(table).__name__,
-                        hint="write a JSON object / TOML table here, as in reference/hrsnn.json")
+                        hint="write a JSON object / TOML table here, as in hrsnn")
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise SpecError("unknown key in spec file", parameter=f"{path}.{unknown[0]}" if path else unknown[0],
                         value=unknown[0], allowed=f"keys {sorted(allowed)}",
-                        hint="check the spelling; see reference/hrsnn.json for a complete example")
+                        hint="check the spelling; see hrsnn for a complete example")
 
 
 def _require(table: Mapping[str, Any], key: str, path: str) -> Any:
     if key not in table:
         raise SpecError("missing required key", parameter=f"{path}.{key}" if path else key, value=None,
-                        hint="add it; reference/hrsnn.json is a complete example")
+                        hint="add it; hrsnn is a complete example")
     return table[key]
 
 
@@ -121,7 +121,7 @@ def build_spec(design: Mapping[str, Any], *, n_input: int | None = None, seed: i
             raw = ptab.get(fname, NEURON_DEFAULTS.get(fname))
             if raw is None:
                 raise SpecError("missing required key", parameter=f"{path}.{fname}", value=None,
-                                hint="every population needs tau_m, tau_syn and v_th (see reference/hrsnn.json)")
+                                hint="every population needs tau_m, tau_syn and v_th (see hrsnn)")
             values[fname] = sample(raw, n, spec_seed, f"{path}.{fname}")
         populations.append(Population(name=pname, n=n, excitatory=excitatory, **values))
     sizes = {p.name: p.n for p in populations}
@@ -201,9 +201,14 @@ def build_spec(design: Mapping[str, Any], *, n_input: int | None = None, seed: i
 def read_spec_file(path: PathLike) -> dict:
     """Parse a JSON or TOML spec/design file into a dict (no sampling)."""
     path = Path(path)
+    if not path.exists() and not path.suffix and len(path.parts) == 1:
+        from ..reference import REFERENCE_DESIGNS, REFERENCE_DIR
+        if path.name in REFERENCE_DESIGNS:  # a bundled design by name ("hrsnn")
+            path = REFERENCE_DIR / f"{path.name}.json"
     if not path.exists():
+        from ..reference import REFERENCE_DESIGNS
         raise SpecError("spec file not found", parameter="path", value=str(path),
-                        hint="reference designs live in reference/ (hrsnn.json, mrsnn.json, ...)")
+                        hint=f"give a design file, or a bundled design by name: {', '.join(REFERENCE_DESIGNS)}")
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".toml":
         import tomli

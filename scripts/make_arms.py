@@ -1,14 +1,12 @@
-"""Regenerate the ablation arms from reference/hrsnn.json (run: python reference/make_arms.py).
+"""Regenerate the ablation arms from hrsnn_hw/designs/hrsnn.json (run: python scripts/make_arms.py).
 
 The arms differ from the HRSNN only where they are homogeneous (distributions replaced by
-their means); tests/test_reference_designs.py checks the files agree with this script.
+their means); tests/test_spec.py checks the files agree with this script.
 """
-from pathlib import Path
-
 from hrsnn_hw.io import read_json, write_json_atomic
 from hrsnn_hw.spec import make_arm
 
-HERE = Path(__file__).parent
+from hrsnn_hw.reference import REFERENCE_DIR as HERE
 ARMS = {
     "mrsnn": (False, False, "Homogeneous twin: every neuron and synapse at the HRSNN's mean values."),
     "het_neurons_hom_stdp": (True, False, "Ablation arm: heterogeneous neurons, homogeneous STDP."),
