@@ -159,3 +159,31 @@ def test_spec_arrays_are_immutable(design):
         spec.population("exc").tau_m[0] = 1.0
     with pytest.raises(Exception):
         spec.name = "other"
+
+
+@pytest.mark.parametrize("n", [50, 201, 1000])
+def test_scale_design_keeps_ratio_and_fan_in(design, n):
+    from hrsnn_hw.spec import scale_design
+    scaled = scale_design(design, n)
+    spec, ref = build_spec(scaled, seed=3), build_spec(design, seed=3)
+    assert spec.n_neurons == n
+    assert spec.population("exc").n / n == pytest.approx(0.8, abs=1.5 / n)
+    # expected recurrent fan-in per target neuron is the design's, whatever N
+    for proj in ref.projections:
+        if proj.pre == "input":
+            continue
+        want = proj.probability * ref.population(proj.pre).n
+        got = spec.projection(proj.name)
+        assert got.probability * spec.population(proj.pre).n == pytest.approx(want, rel=1e-9)
+    assert scale_design(design, n, keep="probability")["projections"]["exc->exc"]["p"] == \
+        design["projections"]["exc->exc"]["p"]
+
+
+def test_scale_design_refuses_what_it_cannot_scale(design):
+    from hrsnn_hw.spec import scale_design
+    with pytest.raises(SpecError, match="n_neurons"):
+        scale_design(design, 1)
+    d = copy.deepcopy(design)
+    d["populations"]["exc"]["tau_m"] = [0.02] * 160
+    with pytest.raises(SpecError, match="lists cannot be rescaled"):
+        scale_design(d, 400)

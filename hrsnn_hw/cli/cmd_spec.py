@@ -6,7 +6,7 @@ import argparse
 import numpy as np
 
 from ..io import write_json_atomic
-from ..spec import NEURON_FIELDS, load_spec, save_spec
+from ..spec import NEURON_FIELDS, build_spec, load_spec, read_spec_file, save_spec, scale_design
 
 NAME = "spec"
 HELP = "validate a design/spec file and print its statistics"
@@ -15,6 +15,8 @@ HELP = "validate a design/spec file and print its statistics"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="design or spec file (JSON or TOML), e.g. hrsnn")
     parser.add_argument("--n-input", type=int, default=None, help="override the number of input channels")
+    parser.add_argument("--neurons", type=int, default=None, metavar="N",
+                        help="scale the design to N neurons first (E/I ratio and recurrent fan-in kept)")
 
 
 def spec_summary(spec) -> dict:
@@ -35,7 +37,11 @@ def spec_summary(spec) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    spec = load_spec(args.spec, n_input=args.n_input, seed=args.seed if args.seed else None)
+    seed = args.seed if args.seed else None
+    if args.neurons is not None:
+        spec = build_spec(scale_design(read_spec_file(args.spec), args.neurons), n_input=args.n_input, seed=seed)
+    else:
+        spec = load_spec(args.spec, n_input=args.n_input, seed=seed)
     summary = spec_summary(spec)
     if args.out:
         save_spec(spec, args.out / f"{spec.name}.spec.json")

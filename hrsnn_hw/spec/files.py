@@ -283,3 +283,69 @@ def make_arm(design: Mapping[str, Any], *, hetero_neurons: bool, hetero_stdp: bo
     if name is not None:
         arm["name"] = name
     return arm
+
+
+def scale_design(design: Mapping[str, Any], n_neurons: int, *, keep: str = "fan_in",
+                 name: str | None = None) -> dict:
+    """The same design at another size: population sizes scaled in proportion (E/I ratio kept).
+
+    Parameters
+    ----------
+    design : mapping
+        A design whose populations and projections are given as numbers or distributions
+        (sampled arrays and explicit synapse lists cannot be rescaled).
+    n_neurons : int
+        Total neurons of the scaled design (>= number of populations).
+    keep : {"fan_in", "probability"}
+        ``"fan_in"`` (default): recurrent connection probabilities scale by old/new source size,
+        so every neuron keeps the same expected number of recurrent synapses and the same mean
+        recurrent drive (cost grows linearly with N); ``"probability"``: probabilities kept, so
+        fan-in and recurrent drive grow with N. Input projections keep their probability (the
+        task fixes the number of input channels).
+    name : str, optional
+        Name of the scaled design (default ``"<name>-n<N>"``).
+    """
+    if keep not in ("fan_in", "probability"):
+        raise SpecError("unknown scaling rule", parameter="keep", value=keep, allowed="'fan_in' or 'probability'")
+    out = copy.deepcopy(dict(design))
+    out.pop("design", None)
+    pops = _require(out, "populations", "")
+    if not isinstance(pops, Mapping) or not pops:
+        raise SpecError("a design needs at least one population", parameter="populations", value=pops)
+    if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) or n_neurons < len(pops):
+        raise SpecError("neuron count out of range", parameter="n_neurons", value=n_neurons,
+                        allowed=f"integers >= {len(pops)} (one neuron per population)")
+    old = {pname: _int_field(_require(ptab, "n", f"populations.{pname}"), f"populations.{pname}.n", 1)
+           for pname, ptab in pops.items()}
+    total = sum(old.values())
+    # largest-remainder rounding: sizes add up to n_neurons exactly, each population keeps >= 1
+    exact = {k: v * int(n_neurons) / total for k, v in old.items()}
+    new = {k: max(1, int(np.floor(x))) for k, x in exact.items()}
+    for k in sorted(exact, key=lambda k: exact[k] - np.floor(exact[k]), reverse=True):
+        if sum(new.values()) >= n_neurons:
+            break
+        new[k] += 1
+    while sum(new.values()) > n_neurons:
+        k = max(new, key=new.get)
+        new[k] -= 1
+    for pname, ptab in pops.items():
+        for fname in NEURON_FIELDS:
+            if isinstance(ptab.get(fname), (list, tuple)):
+                raise SpecError("per-neuron lists cannot be rescaled", parameter=f"populations.{pname}.{fname}",
+                                hint="describe the parameter as a number or a distribution")
+        ptab["n"] = new[pname]
+    for pj_name, ptab in (out.get("projections") or {}).items():
+        if "synapses" in ptab:
+            raise SpecError("explicit synapse lists cannot be rescaled", parameter=f"projections.{pj_name}",
+                            hint="describe the projection by 'p' and a weight distribution")
+        pre, _ = _parse_name(pj_name, f"projections.{pj_name}")
+        if keep == "fan_in" and pre in old:
+            p = _float_field(_require(ptab, "p", f"projections.{pj_name}"), f"projections.{pj_name}.p")
+            ptab["p"] = float(min(1.0, p * old[pre] / new[pre]))
+    for rtab in (out.get("stdp") or {}).values():
+        for fname in STDP_FIELDS:
+            if isinstance(rtab.get(fname), (list, tuple)):
+                raise SpecError("per-synapse lists cannot be rescaled", parameter=f"stdp.{fname}",
+                                hint="describe the parameter as a number or a distribution")
+    out["name"] = name or f"{out.get('name', 'design')}-n{int(n_neurons)}"
+    return out
