@@ -7,12 +7,15 @@ input raster to a :class:`~hrsnn_hw.records.SpikeRecord` (the fixed-point golden
 
 Definitions (see ``../shared/docs/hrsnn-model.md``):
 
-* memory capacity MC: the trained network is driven by i.i.d. uniform input u(t), one value
-  per frame, thermometer-coded onto the network's input channels (deterministic, so encoder
-  noise does not mask the network's memory); the state of frame t is
-  the spike count of every neuron during that frame (no extra filtering, so the memory
-  measured is the network's own); one ridge readout per delay k = 1..K reconstructs
-  u(t - k); MC = sum of held-out squared correlations;
+* memory capacity MC (``mc_protocol="current"``, :mod:`hrsnn_hw.tasks.mc_drive`): the trained
+  network's input projections are replaced by a fixed, task-independent current drive, i.i.d.
+  uniform u(t) held for each frame through weights well below threshold plus a background
+  current (stated as fractions of the threshold); the state of frame t is the spike count of
+  every neuron during that frame (no extra filtering, so the memory measured is the
+  network's own; ``mc_traces`` reports exponentially filtered traces too); one RidgeCV readout
+  per delay k = 1..K reconstructs u(t - k); MC = sum of held-out squared correlations minus
+  their chance level (time-shuffled targets). ``mc_protocol="thermometer"`` is the former
+  protocol (u thermometer-coded onto the task's input channels, K = 20, no chance correction);
 * spiking activity S: spikes per neuron per time step during the MC drive (the same run
   that MC is measured on); ``task_activity`` is the same figure on the task's test set;
 * E = MC / S;
@@ -34,6 +37,8 @@ from .spec import NetworkSpec, build_spec, read_spec_file
 from .tasks import load_task
 from .tasks.datasets import TaskData
 from .tasks.features import binned_counts, frame_states
+from .tasks.firing import firing_statistics
+from .tasks.mc_drive import McDrive, drive_network, drive_payloads
 from .tasks.memory_capacity import mc_input, memory_capacity
 from .tasks.metrics import spike_efficiency
 from .tasks.readout import evaluate_classification, evaluate_prediction
@@ -71,10 +76,18 @@ class ExperimentConfig:
         Training samples presented during STDP per epoch (None: all).
     n_bins : int
         Time bins of the spike-count features of a classification sample.
+    mc_protocol : {"current", "thermometer"}
+        The memory-capacity drive: the task-independent current drive (default) or the former
+        thermometer code on the task's input channels (kept for comparison).
     mc_frames, mc_washout, mc_max_delay : int
         Length of the memory-capacity drive (frames), frames dropped at its start, and K.
-    mc_alpha : float
-        Ridge penalty of the per-delay MC readouts (on standardised states).
+    mc_drive, mc_background : float
+        Current-drive swing and background, fractions of each neuron's threshold
+        (:class:`~hrsnn_hw.tasks.mc_drive.McDrive`).
+    mc_payload_bits : int
+        Bits of the drive's graded payloads.
+    mc_shuffles : int
+        Shuffled-target fits averaged into the chance level (0: no chance correction).
     readout : str
         ``"ridge"`` or ``"logistic"`` (classification).
     target : str or None
@@ -90,10 +103,14 @@ class ExperimentConfig:
     epochs: int = 1
     n_stdp_samples: int | None = None
     n_bins: int = 3
+    mc_protocol: str = "current"
     mc_frames: int = 3000
     mc_washout: int = 50
-    mc_max_delay: int = 20
-    mc_alpha: float = 1.0
+    mc_max_delay: int = 100
+    mc_drive: float = 1.0
+    mc_background: float = 0.5
+    mc_payload_bits: int = 8
+    mc_shuffles: int = 1
     readout: str = "ridge"
     target: str | None = None
     quick: bool = False
@@ -102,7 +119,7 @@ class ExperimentConfig:
     def default(cls, quick: bool = False, **overrides: Any) -> "ExperimentConfig":
         """The documented default, or its quick variant (subset of the task, short MC drive)."""
         if quick:
-            base = cls(quick=True, mc_frames=1000, mc_washout=30, mc_max_delay=15, n_stdp_samples=40)
+            base = cls(quick=True, mc_frames=1200, mc_washout=30, mc_max_delay=40, n_stdp_samples=40)
         else:
             base = cls()
         return replace(base, **overrides)
@@ -152,14 +169,59 @@ def make_spec(design: str | Mapping[str, Any], n_input: int, seed: int | None) -
     return build_spec(load_design(design), n_input=n_input, seed=seed)
 
 
-def brian2_simulator(spec: NetworkSpec, target: str | None = None) -> Simulator:
-    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference."""
-    from .refsim import SimulatorConfig, simulate
+@dataclass(frozen=True)
+class Brian2Simulator:
+    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference.
 
-    def run(spikes: np.ndarray, lengths: np.ndarray) -> SpikeRecord:
-        config = SimulatorConfig(target=target) if target else SimulatorConfig()
-        return simulate(spec, spikes, lengths, config=config)
-    return run
+    ``on(other_spec)`` is the same backend on another network (the memory-capacity drive
+    replaces the input projections, :func:`measure_memory`).
+    """
+
+    network: NetworkSpec
+    target: str | None = None
+
+    def __call__(self, spikes: np.ndarray, lengths: np.ndarray) -> SpikeRecord:
+        from .refsim import SimulatorConfig, simulate
+        config = SimulatorConfig(target=self.target) if self.target else SimulatorConfig()
+        return simulate(self.network, spikes, lengths, config=config)
+
+    def on(self, spec: NetworkSpec) -> "Brian2Simulator":
+        return replace(self, network=spec)
+
+
+@dataclass(frozen=True)
+class GoldenSimulator:
+    """A :data:`Simulator` running a quantized network on the fixed-point golden model.
+
+    ``network`` is the float spec ``qnet`` was quantized from; ``on(other_spec)`` quantizes
+    another network (the memory-capacity drive) for the same profile with the same policy at
+    the same voltage scale, so neurons and recurrent weights get the same integers and the
+    drive becomes one more (graded) input projection.
+    """
+
+    qnet: Any
+    network: NetworkSpec
+
+    def __call__(self, spikes: np.ndarray, lengths: np.ndarray) -> SpikeRecord:
+        from .golden import simulate
+        return simulate(self.qnet, spikes, lengths)
+
+    def on(self, spec: NetworkSpec) -> "GoldenSimulator":
+        from .quantize import QuantizationPolicy, quantize
+        prov = dict(self.qnet.provenance)
+        policy = QuantizationPolicy(**{**dict(prov.get("policy") or {}), "v_scale": float(self.qnet.v_scale)})
+        qnet, _ = quantize(spec, prov["profile"], policy)
+        return replace(self, qnet=qnet, network=spec)
+
+
+def golden_simulator(qnet: Any, spec: NetworkSpec) -> GoldenSimulator:
+    """A :data:`Simulator` running ``qnet`` (quantized from ``spec``) on the golden model."""
+    return GoldenSimulator(qnet=qnet, network=spec)
+
+
+def brian2_simulator(spec: NetworkSpec, target: str | None = None) -> Brian2Simulator:
+    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference."""
+    return Brian2Simulator(network=spec, target=target)
 
 
 def train_spec(spec: NetworkSpec, prepared: PreparedTask, *, seed: int = 0, progress: bool = False):
@@ -188,11 +250,23 @@ def thermometer_raster(u: np.ndarray, n_channels: int, steps_per_frame: int) -> 
 
 
 def mc_drive(n_input: int, config: ExperimentConfig, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The memory-capacity input u(t) (one i.i.d. uniform value per frame), its thermometer-coded
-    raster on ``n_input`` channels, and the raster's length."""
+    """The memory-capacity input u(t) (one i.i.d. uniform value per frame), its raster and length.
+
+    ``mc_protocol="current"``: integer payloads of the three drive channels
+    (:func:`~hrsnn_hw.tasks.mc_drive.drive_payloads`, ``n_input`` is not used);
+    ``"thermometer"``: u thermometer-coded on ``n_input`` channels.
+    """
     u = mc_input(config.mc_frames, seed=seed)
-    raster = thermometer_raster(u, n_input, config.steps_per_frame)
+    if config.mc_protocol == "thermometer":
+        raster = thermometer_raster(u, n_input, config.steps_per_frame)
+    else:
+        raster = drive_payloads(u, mc_drive_of(config), config.steps_per_frame)
     return u, raster, np.array([raster.shape[1]])
+
+
+def mc_drive_of(config: ExperimentConfig) -> McDrive:
+    """The current drive's stated scales from a config."""
+    return McDrive(drive=config.mc_drive, background=config.mc_background, payload_bits=config.mc_payload_bits)
 
 
 def frame_counts(record: SpikeRecord, steps_per_frame: int) -> np.ndarray:
@@ -202,15 +276,58 @@ def frame_counts(record: SpikeRecord, steps_per_frame: int) -> np.ndarray:
     return spikes.reshape(n_frames, steps_per_frame, -1).sum(axis=1, dtype=np.int64).astype(np.float64)
 
 
+MC_PROTOCOLS = ("current", "thermometer")
+
+
 def measure_memory(simulator: Simulator, n_input: int, config: ExperimentConfig, seed: int) -> dict:
-    """MC and spiking activity of a (frozen) network under the MC drive."""
+    """MC and spiking activity of a (frozen) network under the MC drive.
+
+    With ``mc_protocol="current"`` the simulator must be able to run the drive network:
+    a :class:`Brian2Simulator` or :class:`GoldenSimulator` (``.network`` and ``.on(spec)``).
+
+    Returns
+    -------
+    dict
+        ``mc`` (chance-corrected, frame spike counts), ``mc_raw``, ``mc_chance``,
+        ``mc_per_delay`` (corrected), ``mc_per_delay_raw``, ``mc_per_delay_chance``, ``mc_traces``
+        and ``mc_per_delay_traces`` (exponentially filtered traces, tau = one frame),
+        ``mc_protocol``, ``activity``, ``firing`` (:func:`~hrsnn_hw.tasks.firing.firing_statistics`
+        under the drive), ``mc_total_spikes``, ``mc_steps`` and the ``record``.
+    """
+    if config.mc_protocol not in MC_PROTOCOLS:
+        raise DataError("unknown memory-capacity protocol", parameter="mc_protocol", value=config.mc_protocol,
+                        allowed=f"one of {list(MC_PROTOCOLS)}")
     u, raster, lengths = mc_drive(n_input, config, seed)
-    record = simulator(raster, lengths)
-    states = frame_counts(record, config.steps_per_frame)
-    result = memory_capacity(states, u, max_delay=config.mc_max_delay, washout=config.mc_washout,
-                             alpha=config.mc_alpha)
-    activity = record.activity()
-    return {"mc": float(result.mc), "mc_per_delay": result.per_delay.tolist(), "activity": activity,
+    if config.mc_protocol == "current":
+        network = getattr(simulator, "network", None)
+        if not (isinstance(network, NetworkSpec) and callable(getattr(simulator, "on", None))):
+            raise DataError("the current MC drive needs a simulator that can run the drive network",
+                            parameter="simulator", value=type(simulator).__name__,
+                            allowed="Brian2Simulator or GoldenSimulator (experiment.brian2_simulator, golden_simulator)",
+                            hint="or set mc_protocol='thermometer' (the former protocol) for a plain callable")
+        run = simulator.on(drive_network(network, mc_drive_of(config), seed=seed))
+        record = run(raster, lengths)
+        refractory = network.neuron_param("refractory")
+        max_rate = 1.0 / (1.0 + np.rint(refractory / network.dt))
+    else:
+        record = simulator(raster, lengths)
+        max_rate = 1.0
+    spf = config.steps_per_frame
+    counts = frame_counts(record, spf)
+    kw = dict(max_delay=config.mc_max_delay, washout=config.mc_washout, seed=seed)
+    if config.mc_protocol == "thermometer":
+        kw.update(max_delay=min(config.mc_max_delay, 20), n_shuffles=0)
+    else:
+        kw.update(n_shuffles=config.mc_shuffles)
+    by_counts = memory_capacity(counts, u, **kw)
+    traces = frame_states(record, spf, float(spf))[0][: counts.shape[0]]
+    by_traces = memory_capacity(traces, u, **kw)
+    return {"mc": float(by_counts.mc), "mc_raw": by_counts.mc_raw, "mc_chance": by_counts.mc_chance,
+            "mc_per_delay": by_counts.per_delay.tolist(), "mc_per_delay_raw": by_counts.per_delay_raw.tolist(),
+            "mc_per_delay_chance": by_counts.per_delay_chance.tolist(),
+            "mc_traces": float(by_traces.mc), "mc_per_delay_traces": by_traces.per_delay.tolist(),
+            "mc_protocol": config.mc_protocol, "activity": record.activity(),
+            "firing": firing_statistics(record, max_rate=max_rate),
             "mc_total_spikes": int(record.spikes.sum()), "mc_steps": int(record.sample_lengths.sum()),
             "record": record}
 
@@ -253,7 +370,7 @@ def measure(simulator: Simulator, prepared: PreparedTask, seed: int) -> dict:
     return {**memory, **task, "efficiency": float(efficiency)}
 
 
-PUBLIC_KEYS = ("mc", "activity", "efficiency", "task_metric", "task_metric_name", "higher_is_better",
+PUBLIC_KEYS = ("mc", "mc_raw", "mc_chance", "mc_traces", "mc_protocol", "firing", "activity", "efficiency", "task_metric", "task_metric_name", "higher_is_better",
                "train_metric", "task_activity", "spikes_per_inference", "steps_per_inference")
 
 
