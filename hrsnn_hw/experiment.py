@@ -107,8 +107,8 @@ class ExperimentConfig:
     mc_frames: int = 3000
     mc_washout: int = 50
     mc_max_delay: int = 100
-    mc_drive: float = 1.0
-    mc_background: float = 0.5
+    mc_drive: float = 0.5
+    mc_background: float = 0.4
     mc_payload_bits: int = 8
     mc_shuffles: int = 1
     readout: str = "ridge"

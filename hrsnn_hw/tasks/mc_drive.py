@@ -56,8 +56,8 @@ class McDrive:
         and the fixed-point model see the same payloads).
     """
 
-    drive: float = 1.0
-    background: float = 0.5
+    drive: float = 0.5
+    background: float = 0.4
     payload_bits: int = 8
 
     def __post_init__(self) -> None:
