@@ -25,6 +25,7 @@ Definitions (see ``../shared/docs/hrsnn-model.md``):
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Mapping
 
@@ -206,6 +207,17 @@ class GoldenSimulator:
         from .golden import simulate
         return simulate(self.qnet, spikes, lengths)
 
+    @property
+    def graded_input(self) -> bool:
+        """Whether this golden model and the network's profile take graded (integer) payloads."""
+        from .golden.validate import check_inputs
+        probe = np.full((1, 1, self.qnet.n_input), 2, dtype=np.int64)
+        try:
+            check_inputs(self.qnet, probe, None)
+        except DataError:
+            return False
+        return True
+
     def on(self, spec: NetworkSpec) -> "GoldenSimulator":
         from .quantize import QuantizationPolicy, quantize
         prov = dict(self.qnet.provenance)
@@ -297,6 +309,13 @@ def measure_memory(simulator: Simulator, n_input: int, config: ExperimentConfig,
     if config.mc_protocol not in MC_PROTOCOLS:
         raise DataError("unknown memory-capacity protocol", parameter="mc_protocol", value=config.mc_protocol,
                         allowed=f"one of {list(MC_PROTOCOLS)}")
+    if config.mc_protocol == "current" and getattr(simulator, "graded_input", True) is False:
+        # Binary-spike hardware (Loihi 1), or a golden model without graded input: the current
+        # drive cannot run there. Measured with the former protocol instead, and labelled so.
+        warnings.warn("the current MC drive needs graded (integer) input, which this fixed-point model or "
+                      "profile does not take; MC measured with mc_protocol='thermometer' (labelled in the result)",
+                      stacklevel=2)
+        config = replace(config, mc_protocol="thermometer")
     u, raster, lengths = mc_drive(n_input, config, seed)
     if config.mc_protocol == "current":
         network = getattr(simulator, "network", None)
