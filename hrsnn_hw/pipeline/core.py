@@ -206,7 +206,8 @@ class Pipeline:
             metrics["record_test"].save(d / "test_record.npz")
             metrics["record"].save(d / "mc_record.npz")
             summary = public(metrics)
-            summary["mc_per_delay"] = metrics["mc_per_delay"]
+            for key in ("mc_per_delay", "mc_per_delay_raw", "mc_per_delay_chance", "mc_per_delay_traces"):
+                summary[key] = metrics[key]
             summary["y_pred"] = np.asarray(metrics["y_pred"]).tolist()
             write_json_atomic(d / "metrics.json", summary)
             return summary
