@@ -43,7 +43,7 @@ import numpy as np
 from .errors import DataError
 from .mapping.connectivity import connectivity
 from .mapping.placement import Placement
-from .quantize.network import QuantizedNetwork
+from .fixedpoint import QuantizedNetwork
 from .records import SpikeRecord
 from .arrays import frozen_array as _frozen
 
@@ -227,7 +227,7 @@ def count_ops(record: SpikeRecord, qnet: QuantizedNetwork, placement: Placement 
 
     conn = connectivity(qnet)
     fan_out = conn.fan_out                                             # (N+M,)
-    conn_t = np.ascontiguousarray(conn.connected.T, dtype=np.float32)  # (N+M, N)
+    conn_t = conn.connected.T.tocsr().astype(np.float32)                # (N+M, N), sparse
     n_cores = placement.n_cores if placement is not None else 0
     routes, off_routes, hops_ew, hops_ns, syn_to_core = _routes(placement, conn.connected, n, n_cores)
     plastic_out = np.zeros(n + m, dtype=np.int64)

@@ -12,7 +12,7 @@ from conftest_lava import child_processes, leftovers
 
 from hrsnn_hw.errors import BackendError, QuantizationError
 from hrsnn_hw.golden import compare_exact, lava_effective_weights, simulate, simulate_float
-from hrsnn_hw.golden.kernel import DU_OFFSET, DV_OFFSET
+from hrsnn_hw.fixedpoint import DU_OFFSET, DV_OFFSET, QuantizedProjection
 from hrsnn_hw.golden.testing import EDGE_CASES, default_format, random_inputs, random_qnet
 from hrsnn_hw.lava_backend import build_stock, compile_network, execute, run_lava
 from hrsnn_hw.lava_backend.procs.fault import FaultInjector
@@ -48,10 +48,11 @@ def test_profile_format_matches_lava_bit_accurate_models():
 def test_compile_refuses_weights_dense_would_alter_before_starting_lava():
     q = random_qnet(np.random.default_rng(0), 10, 3)
     w = np.array(q.projections[1].w_post_pre)
-    assert q.projections[1].sign_mode == "mixed"
+    old = q.projections[1]
+    assert old.sign_mode == "mixed"
     w[0, 0] = 7
-    bad = dataclasses.replace(q, projections=(q.projections[0], dataclasses.replace(q.projections[1], w_post_pre=w))
-                              + q.projections[2:])
+    changed = QuantizedProjection.from_dense(old.name, old.source, w, old.weight_exp, old.num_weight_bits, old.sign_mode)
+    bad = dataclasses.replace(q, projections=(q.projections[0], changed) + q.projections[2:])
     before = child_processes()
     with pytest.raises(QuantizationError, match=r"input~mixed.*\[0,0\]"):
         compile_network(bad, None, 10)

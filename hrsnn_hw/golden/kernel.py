@@ -16,7 +16,7 @@ One step, for any leading batch shape ``(..., N)``::
 
 Synaptic input (Lava Dense, fixed point): ``a_in = sum_p shift(W_p @ s_p, weight_exp_p)``,
 an arithmetic shift (floor for negative exponents) of each projection's integer sum, from the
-spikes of the previous step (one step of delay per projection); see :class:`SynapseGroup`.
+spikes of the previous step (one step of delay per projection); see :mod:`.synapses`.
 
 Lava wraps u with one conditional add, which is a true 24-bit wrap only while the shifted
 input alone stays inside the state range; larger inputs are counted as
@@ -25,20 +25,11 @@ input alone stays inside the state range; larger inputs are counted as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-from .formats import FixedFormat
-
-# Lava's 1-bit "ds_offset" register: the effective current decay is du + 1, so that a decay of
-# exactly 2**decay_bits (full reset of u each step) is reachable; the voltage offset is 0.
-DU_OFFSET = 1
-DV_OFFSET = 0
-
-# A float32 matmul of 0/1 spikes with integer weights is exact while every partial sum stays
-# below 2**24 (the float32 significand); beyond that float64 is exact up to 2**53.
-_FLOAT32_EXACT = 1 << 24
+from ..fixedpoint import DU_OFFSET, DV_OFFSET, NumberFormat
 
 
 @dataclass(frozen=True)
@@ -57,8 +48,9 @@ class NeuronParams:
         Steps a neuron is held at v = 0 after a spike.
     decay_shift, u_shift : int
         ``decay_bits`` and the synaptic-input alignment shift.
-    state_max : int
-        ``2**(state_bits - 1)``.
+    wrap_limit : int
+        ``2**(state_bits - 1)`` (:attr:`~hrsnn_hw.fixedpoint.NumberFormat.wrap_limit`); ``v`` clips
+        one below it.
     """
 
     decay_u: np.ndarray
@@ -68,7 +60,7 @@ class NeuronParams:
     refractory_steps: np.ndarray
     decay_shift: int
     u_shift: int
-    state_max: int
+    wrap_limit: int
 
     @property
     def has_refractory(self) -> bool:
@@ -85,7 +77,7 @@ class NeuronParams:
         return int(self.decay_u.shape[0])
 
 
-def neuron_params(du, dv, vth, bias_mant, bias_exp, refractory_steps, fmt: FixedFormat) -> NeuronParams:
+def neuron_params(du, dv, vth, bias_mant, bias_exp, refractory_steps, fmt: NumberFormat) -> NeuronParams:
     """Build :class:`NeuronParams` from integer per-neuron arrays (scalars broadcast to ``du``'s shape)."""
     du = np.atleast_1d(np.asarray(du, np.int64))
     shape = du.shape
@@ -98,13 +90,13 @@ def neuron_params(du, dv, vth, bias_mant, bias_exp, refractory_steps, fmt: Fixed
                         decay_v=(unity - (dv + DV_OFFSET)).astype(np.int64),
                         vth_eff=vth << fmt.vth_shift, bias_eff=bias_eff.astype(np.int64),
                         refractory_steps=np.array(refr, np.int64), decay_shift=fmt.decay_bits,
-                        u_shift=fmt.u_shift, state_max=fmt.state_max)
+                        u_shift=fmt.u_shift, wrap_limit=fmt.wrap_limit)
 
 
-def network_params(qnet, fmt: FixedFormat) -> NeuronParams:
-    """:class:`NeuronParams` of a :class:`~hrsnn_hw.quantize.network.QuantizedNetwork`."""
+def network_params(qnet) -> NeuronParams:
+    """:class:`NeuronParams` of a :class:`~hrsnn_hw.fixedpoint.QuantizedNetwork` (in its own format)."""
     return neuron_params(qnet.du, qnet.dv, qnet.vth, qnet.bias_mant, qnet.bias_exp,
-                         qnet.refractory_steps, fmt)
+                         qnet.refractory_steps, qnet.number_format)
 
 
 class StepResult(NamedTuple):
@@ -152,7 +144,7 @@ def lif_step(u: np.ndarray, v: np.ndarray, refractory: np.ndarray, a_in: np.ndar
     p : NeuronParams
         Per-neuron constants.
     """
-    big = p.state_max
+    big = p.wrap_limit
     u_new = _trunc_mul(u, p.scale_u)
     u_new += np.left_shift(a_in, p.u_shift, dtype=np.int64)
     over = u_new > big
@@ -201,7 +193,7 @@ def lif_step_float(u: np.ndarray, v: np.ndarray, refractory: np.ndarray, a_in: n
     (saturation is defined behaviour of the hardware, not rounding), so that comparing the
     two isolates rounding error.
     """
-    big = float(p.state_max)
+    big = float(p.wrap_limit)
     u_new = u * p.scale_u + np.asarray(a_in, np.float64) * float(1 << p.u_shift)
     held = refractory > 0
     y = v * p.scale_v + u_new + p.bias_eff
@@ -216,185 +208,3 @@ def lif_step_float(u: np.ndarray, v: np.ndarray, refractory: np.ndarray, a_in: n
     v_out = ((y > big - 1) | (y < -(big - 1))) & ~held
     return StepResult(u_new, v_new, refr_new, spikes, u_out, v_out, np.zeros_like(u_out),
                       bool(u_out.any() or v_out.any()))
-
-
-# ----------------------------------------------------------------------------- synapses
-
-@dataclass(frozen=True)
-class SynapseGroup:
-    """Projections that share source, ``weight_exp``, ``num_weight_bits`` and sign mode and can be
-    summed into one matrix without changing any result (disjoint synapses, and disjoint target
-    rows when the exponent shifts right, because flooring does not distribute over a sum).
-
-    Attributes
-    ----------
-    source : str
-        ``"input"`` or ``"recurrent"``.
-    names : tuple of str
-        The projections merged here.
-    rows, cols : ndarray of int64
-        Target neurons / source channels with at least one synapse.
-    w : ndarray of int64, shape (len(rows), len(cols))
-        The weight mantissas on that support.
-    weight_exp, num_weight_bits : int
-    sign_mode : str
-    """
-
-    source: str
-    names: tuple[str, ...]
-    rows: np.ndarray
-    cols: np.ndarray
-    w: np.ndarray
-    weight_exp: int
-    num_weight_bits: int
-    sign_mode: str
-
-    def dense(self, n_post: int, n_pre: int) -> np.ndarray:
-        """The full (n_post, n_pre) int64 matrix."""
-        out = np.zeros((n_post, n_pre), np.int64)
-        out[np.ix_(self.rows, self.cols)] = self.w
-        return out
-
-    def matmul_operand(self) -> np.ndarray:
-        """``w.T`` in the narrowest float type in which the spike sums are exact."""
-        row_abs = np.abs(self.w).sum(axis=1).max(initial=0)
-        dtype = np.float32 if row_abs < _FLOAT32_EXACT else np.float64
-        return np.ascontiguousarray(self.w.T, dtype=dtype)
-
-    def shift(self, acc: np.ndarray) -> np.ndarray:
-        """Dense's arithmetic shift of an integer accumulator by ``weight_exp``."""
-        return acc << self.weight_exp if self.weight_exp > 0 else acc >> -self.weight_exp
-
-
-def _support(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    nz = w != 0
-    return np.flatnonzero(nz.any(axis=1)), np.flatnonzero(nz.any(axis=0))
-
-
-def group_projections(projections: Sequence, merge: bool = True) -> tuple[SynapseGroup, ...]:
-    """Drop empty projections and merge those that can share one matrix (see :class:`SynapseGroup`).
-
-    The result computes exactly what the projections compute one by one (Lava Dense semantics).
-    """
-    pending: list[tuple[tuple, list[str], np.ndarray]] = []
-    for proj in projections:
-        w = np.asarray(proj.w_post_pre, np.int64)
-        if not w.any():
-            continue
-        key = (proj.source, int(proj.weight_exp), int(proj.num_weight_bits), proj.sign_mode)
-        for entry in pending if merge else ():
-            ekey, names, ew = entry
-            if ekey != key or ew.shape != w.shape or ((ew != 0) & (w != 0)).any():
-                continue
-            if key[1] < 0 and ((ew != 0).any(axis=1) & (w != 0).any(axis=1)).any():
-                continue
-            entry[2] = ew + w
-            names.append(proj.name)
-            break
-        else:
-            pending.append([key, [proj.name], w])
-    groups = []
-    for (source, exp, nwb, sign), names, w in pending:
-        rows, cols = _support(w)
-        groups.append(SynapseGroup(source=source, names=tuple(names), rows=rows, cols=cols,
-                                   w=w[np.ix_(rows, cols)], weight_exp=exp, num_weight_bits=nwb,
-                                   sign_mode=sign))
-    return tuple(groups)
-
-
-def _as_slice(idx: np.ndarray):
-    """``slice`` for a contiguous ascending index array, else the array itself."""
-    if len(idx) and idx[-1] - idx[0] + 1 == len(idx):
-        return slice(int(idx[0]), int(idx[-1]) + 1)
-    return idx
-
-
-class SynapseOp:
-    """A :class:`SynapseGroup` ready for repeated products with spike batches."""
-
-    __slots__ = ("group", "rows", "cols", "wt", "_wt64", "_wt_int", "full_cols", "full_rows")
-
-    def __init__(self, group: SynapseGroup, n_post: int, n_pre: int) -> None:
-        self.group = group
-        self.wt = group.matmul_operand()
-        self._wt64: np.ndarray | None = None
-        self._wt_int: np.ndarray | None = None
-        # contiguous supports (populations are blocks) index as slices: views, no fancy indexing
-        self.rows = _as_slice(group.rows)
-        self.cols = _as_slice(group.cols)
-        self.full_cols = len(group.cols) == n_pre
-        self.full_rows = len(group.rows) == n_post
-
-    def _product(self, s: np.ndarray, wt: np.ndarray) -> np.ndarray:
-        sub = s if self.full_cols else s[..., self.cols]
-        lead = sub.shape[:-1]
-        # one 2-D GEMM over all leading dims (samples x steps) instead of a stack of small ones
-        flat = sub.reshape(-1, sub.shape[-1]).astype(wt.dtype, copy=False)
-        return (flat @ wt).reshape(*lead, wt.shape[1])
-
-    def accumulate(self, s: np.ndarray) -> np.ndarray:
-        """Integer input ``shift(W @ s)`` on ``rows`` for spikes ``s`` of shape (..., n_pre)."""
-        if s.ndim == 2 and s.shape[0] == 1:
-            # one sample: summing the rows of the active sources beats a tiny GEMM call
-            if self._wt_int is None:
-                self._wt_int = np.ascontiguousarray(self.group.w.T)
-            sub = s[0] if self.full_cols else s[0, self.cols]
-            acc = self._wt_int[np.flatnonzero(sub)].sum(axis=0, keepdims=True)
-            return self.group.shift(acc)
-        return self.group.shift(self._product(s, self.wt).astype(np.int64))
-
-    def accumulate_float(self, s: np.ndarray) -> np.ndarray:
-        """Float twin: ``W @ s * 2**weight_exp`` with no flooring."""
-        if self._wt64 is None:
-            self._wt64 = self.wt.astype(np.float64)
-        return self._product(s, self._wt64) * 2.0 ** self.group.weight_exp
-
-    def add_into(self, a_in: np.ndarray, s: np.ndarray, float_twin: bool = False) -> None:
-        """Add this group's contribution for spikes ``s`` into ``a_in`` (..., n_post) in place."""
-        contrib = self.accumulate_float(s) if float_twin else self.accumulate(s)
-        if self.full_rows:
-            a_in += contrib
-        else:
-            a_in[..., self.rows] += contrib
-
-
-class SynapseSet:
-    """All synapse groups from one source, applied together.
-
-    For a batch of one sample (the latency case) the active sources' rows of one concatenated
-    integer matrix are gathered and summed once, then split per group for its shift: a handful
-    of numpy calls per step instead of one GEMM call chain per group.
-    """
-
-    def __init__(self, ops: Sequence[SynapseOp], n_pre: int) -> None:
-        self.ops = tuple(ops)
-        self._n_pre = n_pre
-        self._cat: np.ndarray | None = None
-        self._bounds: list[tuple[int, int]] = []
-
-    def _concat(self) -> np.ndarray:
-        if self._cat is None:
-            widths = [len(op.group.rows) for op in self.ops]
-            cat = np.zeros((self._n_pre, sum(widths)), np.int64)
-            start = 0
-            for op, width in zip(self.ops, widths):
-                cat[op.cols, start:start + width] = op.group.w.T
-                self._bounds.append((start, start + width))
-                start += width
-            self._cat = cat
-        return self._cat
-
-    def add_into(self, a_in: np.ndarray, s: np.ndarray, float_twin: bool = False) -> None:
-        """Add every group's contribution for spikes ``s`` (..., n_pre) into ``a_in`` in place."""
-        if float_twin or not self.ops or s.ndim != 2 or s.shape[0] != 1:
-            for op in self.ops:
-                op.add_into(a_in, s, float_twin)
-            return
-        cat = self._concat()
-        acc = cat[np.flatnonzero(s[0])].sum(axis=0)
-        for op, (lo, hi) in zip(self.ops, self._bounds):
-            contrib = op.group.shift(acc[lo:hi])
-            if op.full_rows:
-                a_in[0] += contrib
-            else:
-                a_in[0, op.rows] += contrib

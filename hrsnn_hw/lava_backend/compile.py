@@ -23,8 +23,8 @@ from lava.proc.lif.process import LIF
 from lava.utils.weightutils import SignMode
 
 from ..errors import BackendError, DataError
-from ..golden.formats import FixedFormat, format_of
-from ..golden.kernel import SynapseGroup, group_projections
+from ..fixedpoint import NumberFormat
+from ..golden.synapses import SynapseGroup, group_projections
 from ..golden.validate import check_network
 from .procs.hetero_lif import HeteroLIF
 from .procs.recorder import RasterSink, StateRecorder
@@ -51,7 +51,7 @@ class LavaNetwork:
         ``"fixed"`` or ``"float"``.
     model : str
         ``"HeteroLIF"`` or ``"LIF"`` (stock).
-    fmt : FixedFormat
+    fmt : NumberFormat
     """
 
     neurons: object
@@ -62,7 +62,7 @@ class LavaNetwork:
     num_steps: int
     fidelity: str
     model: str
-    fmt: FixedFormat
+    fmt: NumberFormat
     processes: list = field(default_factory=list)
 
     def run_cfg(self) -> Loihi2SimCfg:
@@ -75,7 +75,7 @@ def _check_fidelity(fidelity: str) -> None:
 
 
 def _dense(group: SynapseGroup, n_post: int, n_pre: int, fidelity: str) -> Dense:
-    w = group.dense(n_post, n_pre)
+    w = group.dense()
     if fidelity == "float":
         # Lava's float Dense ignores weight_exp: scale the weights instead (exact in float64)
         return Dense(weights=w.astype(np.float64) * 2.0 ** group.weight_exp)
@@ -94,7 +94,7 @@ def _check_raster(qnet, input_raster: np.ndarray | None, num_steps: int) -> np.n
 
 
 def _wire(qnet, neurons, input_raster, num_steps: int, fidelity: str, record_states: bool,
-          merge: bool, fmt: FixedFormat, model: str) -> LavaNetwork:
+          merge: bool, fmt: NumberFormat, model: str) -> LavaNetwork:
     n = qnet.n_neurons
     groups = group_projections(qnet.projections, merge=merge)
     source = None
@@ -121,7 +121,7 @@ def _wire(qnet, neurons, input_raster, num_steps: int, fidelity: str, record_sta
 
 def compile_network(qnet, input_raster: np.ndarray | None, num_steps: int, *, fidelity: str = "fixed",
                     reset_steps: Sequence[int] = (), record_states: bool = False,
-                    merge: bool = True, profile=None) -> LavaNetwork:
+                    merge: bool = True) -> LavaNetwork:
     """Build the HeteroLIF network of ``qnet``.
 
     Parameters
@@ -140,12 +140,10 @@ def compile_network(qnet, input_raster: np.ndarray | None, num_steps: int, *, fi
         Add a StateRecorder for u and v.
     merge : bool
         Merge projections that can share one Dense.
-    profile : HardwareProfile or str, optional
-        Fallback for formats missing from ``qnet.formats``.
     """
     _check_fidelity(fidelity)
-    fmt = format_of(qnet, profile)
-    check_network(qnet, fmt)
+    fmt = qnet.number_format
+    check_network(qnet)
     raster = _check_raster(qnet, input_raster, num_steps)
     n = qnet.n_neurons
     neurons = HeteroLIF(shape=(n,), du=qnet.du, dv=qnet.dv, vth=qnet.vth, bias_mant=qnet.bias_mant,
@@ -166,15 +164,15 @@ def homogeneity_problem(qnet) -> str | None:
 
 
 def build_stock(qnet, input_raster: np.ndarray | None, num_steps: int, *, record_states: bool = False,
-                merge: bool = True, profile=None) -> LavaNetwork:
+                merge: bool = True) -> LavaNetwork:
     """Build ``qnet`` from Lava's stock ``LIF`` + ``Dense`` (fixed point): the independent oracle.
 
     Only homogeneous networks (one du, dv, vth; no refractory period; biases may differ) fit
     stock LIF's interface; others raise :class:`~hrsnn_hw.errors.BackendError`. There is no
     reset: run samples as independent blocks (see :func:`hrsnn_hw.lava_backend.run.run_lava`).
     """
-    fmt = format_of(qnet, profile)
-    check_network(qnet, fmt)
+    fmt = qnet.number_format
+    check_network(qnet)
     problem = homogeneity_problem(qnet)
     if problem:
         raise BackendError(f"stock Lava LIF cannot run this network: {problem}", parameter="stock",

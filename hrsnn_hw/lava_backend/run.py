@@ -23,7 +23,6 @@ import numpy as np
 from .. import __version__
 from ..errors import DataError
 from ..golden.compose import stack_networks
-from ..golden.formats import format_of
 from ..golden.validate import check_inputs, check_network
 from ..records import SpikeRecord
 from .compile import LavaNetwork, build_stock, compile_network, homogeneity_problem
@@ -167,8 +166,8 @@ def run_lava(qnet, input_spikes, sample_lengths=None, *, record_states: bool = F
         Lava failed (the original exception and traceback of a crashed process model are in the
         message's hint); the runtime has been torn down.
     """
-    fmt = format_of(qnet)
-    check_network(qnet, fmt)
+    fmt = qnet.number_format
+    check_network(qnet)
     x, lengths = check_inputs(qnet, input_spikes, sample_lengths)
     if fidelity not in ("fixed", "float"):
         raise DataError("unknown fidelity", parameter="fidelity", value=fidelity, allowed="('fixed', 'float')")

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..io import PathLike, to_jsonable, write_json_atomic
-from ..quantize.network import QuantizedNetwork
+from ..fixedpoint import QuantizedNetwork
 from ..spec import NetworkSpec
 from . import tolerant
 
