@@ -41,7 +41,7 @@ def reference_model(spec, x: np.ndarray, length: int):
     a_v = np.exp(-spec.dt / spec.neuron_param("tau_m"))
     v_th, bias = spec.neuron_param("v_th"), spec.neuron_param("bias")
     ref_steps = np.rint(spec.neuron_param("refractory") / spec.dt).astype(int)
-    w_in, w_rec = spec.input_weights(), spec.recurrent_weights()
+    w_in, w_rec = spec.input_weights().toarray(), spec.recurrent_weights().toarray()
     u, v, cnt = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
     s_prev, x_prev = np.zeros(n), np.zeros(spec.n_input)
     out = {k: np.zeros((length, n)) for k in ("u", "v", "s")}
