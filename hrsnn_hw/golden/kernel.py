@@ -3,7 +3,8 @@
 Lava 0.10's bit-accurate LIF (``lava/proc/lif/models.py``, ``AbstractPyLifModelFixed``)
 and Dense (``lava/proc/dense/models.py``, ``PyDenseModelBitAcc``), extended with per-neuron
 ``du``/``dv``/``vth``/bias and a refractory counter. The golden simulator and the Lava
-``HeteroLIF`` process models both call :func:`lif_step` / :func:`lif_step_float`.
+``HeteroLIF`` process models both run :func:`step_inplace` (the models through the functional
+wrapper :func:`lif_step`); the float twin is :func:`lif_step_float`.
 
 One step, for any leading batch shape ``(..., N)``::
 
@@ -71,6 +72,12 @@ class NeuronParams:
         # decay multipliers as exact float scales m / 2**D (see _trunc_mul)
         object.__setattr__(self, "scale_u", self.decay_u * 2.0 ** -self.decay_shift)
         object.__setattr__(self, "scale_v", self.decay_v * 2.0 ** -self.decay_shift)
+        # the same integers as float64 (exact), for steps run in the float representation
+        object.__setattr__(self, "bias_f", self.bias_eff.astype(np.float64))
+        object.__setattr__(self, "vth_f", self.vth_eff.astype(np.float64))
+        object.__setattr__(self, "refractory_f", self.refractory_steps.astype(np.float64))
+        # (2, 1, N): both decays in one multiply of the stacked (u, v) state
+        object.__setattr__(self, "scales", np.stack([self.scale_u, self.scale_v])[:, None, :])
 
     @property
     def n_neurons(self) -> int:
@@ -114,7 +121,7 @@ class StepResult(NamedTuple):
 
 
 def _trunc_mul(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """``x * scale`` rounded toward zero, as int64.
+    """``x * scale`` rounded toward zero, in ``x``'s kind (int64 for integers, float64 for floats).
 
     ``scale = m / 2**D`` is exact in float64 (m < 2**13), and so is ``x * scale`` as long as
     ``|x * m| < 2**53``: states are at most 32-bit (Lava stores them in int32) and m <= 2**12,
@@ -123,7 +130,7 @@ def _trunc_mul(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """
     t = np.multiply(x, scale)
     np.trunc(t, out=t)
-    return t.astype(np.int64)
+    return t if x.dtype.kind == "f" else t.astype(np.int64)
 
 
 def decay(x: np.ndarray, multiplier: np.ndarray, shift: int) -> np.ndarray:
@@ -131,56 +138,128 @@ def decay(x: np.ndarray, multiplier: np.ndarray, shift: int) -> np.ndarray:
     return _trunc_mul(x, np.asarray(multiplier, np.float64) * 2.0 ** -shift)
 
 
-def lif_step(u: np.ndarray, v: np.ndarray, refractory: np.ndarray, a_in: np.ndarray,
-             p: NeuronParams) -> StepResult:
-    """One bit-accurate LIF step (see the module docstring); inputs are not modified.
+_NO_EVENT: dict[tuple, np.ndarray] = {}
+
+
+def _no_event(shape: tuple) -> np.ndarray:
+    """A shared read-only all-False mask (no allocation per step when nothing overflowed)."""
+    mask = _NO_EVENT.get(shape)
+    if mask is None:
+        if len(_NO_EVENT) > 64:
+            _NO_EVENT.clear()
+        mask = _NO_EVENT[shape] = np.zeros(shape, bool)
+        mask.setflags(write=False)
+    return mask
+
+
+def is_no_event(mask: np.ndarray) -> bool:
+    """True if ``mask`` is the shared all-False mask of :func:`lif_step` (nothing to count)."""
+    return _NO_EVENT.get(mask.shape) is mask
+
+
+def step_inplace(x: np.ndarray, refractory: np.ndarray, spikes: np.ndarray, a_shifted: np.ndarray,
+                 p: NeuronParams, *, refractory_on: bool, u_can_wrap: bool = True):
+    """One bit-accurate LIF step, in place: the one implementation of the arithmetic.
+
+    Every value is an integer held in float64 (exact: all stay far below 2**53, the decay
+    products included, see :func:`_trunc_mul`), so each line is one numpy call on the whole
+    batch and nothing is allocated in the common case.
 
     Parameters
     ----------
-    u, v, refractory : ndarray of int64, shape (..., N)
-        State before the step.
-    a_in : ndarray of int, shape (..., N)
+    x : ndarray of float64, shape (2, ..., N)
+        ``x[0]`` = u, ``x[1]`` = v; updated in place.
+    refractory : ndarray of float64, shape (..., N)
+        Steps each neuron is still held (> 0) -- values <= 0 mean free; updated in place
+        (counts down past 0: compare with ``> 0``).
+    spikes : ndarray of bool, shape (..., N)
+        Written with this step's spikes.
+    a_shifted : ndarray of float64, shape (..., N)
+        Synaptic input of this step, ``a_in << u_shift``.
+    p : NeuronParams
+    refractory_on : bool
+        Some neuron may be held (``p.has_refractory`` or a counter > 0): otherwise the
+        refractory bookkeeping is skipped.
+    u_can_wrap : bool
+        False when the caller has proven ``|u| < 2**(state_bits-1)`` for every input it can give.
+
+    Returns
+    -------
+    (u_wrapped, v_clipped, u_input_overflow) : ndarray of bool or None each
+        Masks of this step's overflow events, ``None`` where there was none.
+    """
+    big = float(p.wrap_limit)
+    vmax = big - 1.0
+    scales = p.scales if x.ndim == 3 else p.scales.reshape((2,) + (1,) * (x.ndim - 2) + (-1,))
+    np.multiply(x, scales, out=x)    # u * (2**D - du - 1) / 2**D and v * (2**D - dv) / 2**D
+    np.trunc(x, out=x)               # ... rounded toward zero: Lava's sign(p) (|p| >> D)
+    u, v = x[0], x[1]
+    u += a_shifted
+    u_wrapped = u_overflow = None
+    if u_can_wrap and u.size and (u.max() > big or u.min() <= -big):
+        over = u > big
+        under = u <= -big
+        u_wrapped = over | under
+        # Lava wraps with one conditional add/subtract, not a modulo
+        u -= over * (2.0 * big)
+        u += under * (2.0 * big)
+        u_overflow = (u > big) | (u <= -big)
+        if not u_overflow.any():
+            u_overflow = None
+    v += u
+    v += p.bias_f
+    if refractory_on:
+        # held neurons: v <- 0 (so nothing clips and, as thresholds are >= 0, nothing spikes)
+        np.multiply(v, refractory <= 0, out=v)
+    v_clipped = None
+    if v.size and (v.max() > vmax or v.min() < -vmax):
+        v_clipped = np.abs(v) > vmax
+        np.clip(v, -vmax, vmax, out=v)
+    np.greater(v, p.vth_f, out=spikes)
+    np.copyto(v, 0.0, where=spikes)
+    if refractory_on:
+        # held neurons count down, spiking ones load their period
+        refractory -= 1.0
+        np.copyto(refractory, p.refractory_f, where=spikes)
+    return u_wrapped, v_clipped, u_overflow
+
+
+def lif_step(u: np.ndarray, v: np.ndarray, refractory: np.ndarray, a_in: np.ndarray,
+             p: NeuronParams, *, input_shifted: bool = False) -> StepResult:
+    """One bit-accurate LIF step (see the module docstring); inputs are not modified.
+
+    A functional wrapper of :func:`step_inplace` for any integer or float representation
+    of the state (Lava's process models pass int arrays). Results have the dtype of ``u``
+    (``refractory`` keeps its own).
+
+    Parameters
+    ----------
+    u, v, refractory : ndarray, shape (..., N)
+        State before the step (``refractory``: non-negative integer counts).
+    a_in : ndarray, shape (..., N)
         Synaptic input of this step (already shifted by each projection's ``weight_exp``).
     p : NeuronParams
         Per-neuron constants.
+    input_shifted : bool
+        ``a_in`` is already ``a_in << u_shift``.
     """
-    big = p.wrap_limit
-    u_new = _trunc_mul(u, p.scale_u)
-    u_new += np.left_shift(a_in, p.u_shift, dtype=np.int64)
-    over = u_new > big
-    under = u_new <= -big
-    u_wrapped = over | under
-    any_wrap = bool(u_wrapped.any())
-    if any_wrap:
-        # Lava wraps with one conditional add/subtract, not a modulo
-        u_new -= (over.astype(np.int64) - under.astype(np.int64)) * (2 * big)
-        u_input_overflow = (u_new > big) | (u_new <= -big)
-    else:
-        u_input_overflow = u_wrapped
-
-    y = _trunc_mul(v, p.scale_v)
-    y += u_new
-    y += p.bias_eff
-    vmax = big - 1
-    v_clipped = y > vmax
-    v_clipped |= y < -vmax
-    any_clip = bool(v_clipped.any())
-    if any_clip:
-        np.minimum(y, vmax, out=y)
-        np.maximum(y, -vmax, out=y)
-    spikes = y > p.vth_eff
-    if p._has_refractory or refractory.any():
-        held = refractory > 0
-        free = ~held
-        v_clipped &= free
-        spikes &= free
-        # held neurons count down (refractory - True), spiking ones load their period
-        refr_new = np.where(spikes, p.refractory_steps, refractory - held)
-        np.copyto(y, 0, where=held | spikes)
-    else:
-        refr_new = refractory
-        np.copyto(y, 0, where=spikes)
-    return StepResult(u_new, y, refr_new, spikes, u_wrapped, v_clipped, u_input_overflow, any_wrap or any_clip)
+    shape = np.broadcast_shapes(np.shape(u), np.shape(v), np.shape(refractory), np.shape(a_in))
+    x = np.empty((2, *shape))
+    x[0] = u
+    x[1] = v
+    r = np.array(np.broadcast_to(refractory, shape), np.float64)
+    spikes = np.zeros(shape, bool)
+    a = np.asarray(a_in, np.float64) if input_shifted else np.asarray(a_in, np.float64) * float(1 << p.u_shift)
+    refractory_on = p.has_refractory or bool((r > 0).any())
+    wrapped, clipped, overflow = step_inplace(x, r, spikes, np.broadcast_to(a, shape), p,
+                                              refractory_on=refractory_on)
+    dtype = np.asarray(u).dtype if np.asarray(u).dtype.kind in "if" else np.int64
+    refr_dtype = np.asarray(refractory).dtype if np.asarray(refractory).dtype.kind in "iuf" else np.int64
+    none = _no_event(shape)
+    return StepResult(x[0].astype(dtype), x[1].astype(dtype), np.maximum(r, 0).astype(refr_dtype), spikes,
+                      none if wrapped is None else wrapped, none if clipped is None else clipped,
+                      none if overflow is None else overflow,
+                      wrapped is not None or clipped is not None)
 
 
 def lif_step_float(u: np.ndarray, v: np.ndarray, refractory: np.ndarray, a_in: np.ndarray,

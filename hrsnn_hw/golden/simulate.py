@@ -1,10 +1,10 @@
 """Batched, event-driven golden simulation of a QuantizedNetwork (integer model and its float twin).
 
-Samples run side by side as rows of (B, N) arrays. Synaptic input is computed from the
-events (spikes or graded payloads) of the previous step by :class:`~.synapses.SynapseSet`:
-work grows with spikes x fan-out, not with N^2 (dense blocks only where measured cheaper).
-The input drive is precomputed for blocks of steps, so its memory stays bounded whatever
-B x T x N. Samples are processed longest first so that finished samples simply drop off the
+Samples run side by side as rows of (B, N) arrays. Synaptic input is computed each step
+from the events (spikes, and input spikes or graded payloads) of the previous step by one
+:class:`~.synapses.SynapseSet` over all sources: work grows with spikes x fan-out, not with
+N^2 (dense blocks only where measured cheaper), and nothing of size B x T x N is held but
+the results asked for. Samples are processed longest first so that finished samples simply drop off the
 end of the batch: steps past a sample's length are never computed, so they cannot affect
 anything (spikes and states there are False / 0).
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ from .. import __version__
 from ..errors import DataError
 from ..fixedpoint import NumberFormat
 from ..records import SpikeRecord
-from .kernel import NeuronParams, lif_step, lif_step_float, network_params
+from .kernel import NeuronParams, lif_step_float, network_params, step_inplace
 from .synapses import SynapseSet, group_projections, wrap32
 from .validate import check_inputs, check_network
 
@@ -30,8 +30,6 @@ OVERFLOW_KEYS = ("u_wrap", "v_clip", "u_input_overflow")
 # Working set of one chunk of samples (bytes): states and temporaries, ~16 (B, N) int64 arrays.
 _STATE_BYTES = 256 * 2**20
 _MAX_BATCH = 512
-# Input drive precomputed per block of steps: at most this many bytes (B x steps x N int64).
-_DRIVE_BYTES = 64 * 2**20
 # Per-step products smaller than this (multiply-adds) run on one BLAS thread: for small GEMMs
 # thread hand-off costs more than it saves, and on a shared machine spinning BLAS threads made
 # the same simulation 2-3x slower and erratic. Larger products keep BLAS's default.
@@ -62,12 +60,32 @@ def _chunk_size(n_samples: int, n_neurons: int) -> int:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A checked network turned into step constants and synapse operators."""
+    """A checked network turned into step constants and synapse groups (operators built on demand)."""
 
     fmt: NumberFormat
     params: NeuronParams
-    rec_ops: SynapseSet
+    rec_groups: tuple
     in_groups: tuple
+    ops: dict = field(default_factory=dict, compare=False)
+
+    def synapse_set(self, n_input: int, *, payload_max: int = 1, graded: bool = False,
+                    out_scale: float = 1.0, twin: bool = False) -> SynapseSet:
+        """The (cached) :class:`SynapseSet` of the whole network: sources are the neurons
+        (columns ``0..N-1``) then the input channels (``N..N+M-1``)."""
+        key = (n_input, payload_max, graded, out_scale, twin)
+        ops = self.ops.get(key)
+        if ops is None:
+            n = self.params.n_neurons
+            groups = self.rec_groups + self.in_groups
+            rec = len(self.rec_groups)
+            ops = SynapseSet(groups, n, n + n_input, twin=twin, out_scale=out_scale,
+                             payload_max=[1] * rec + [payload_max] * len(self.in_groups),
+                             graded=[False] * rec + [graded] * len(self.in_groups),
+                             pre_offset=[0] * rec + [n] * len(self.in_groups))
+            if len(self.ops) > 16:
+                self.ops.clear()
+            self.ops[key] = ops
+        return ops
 
 
 @dataclass
@@ -94,10 +112,9 @@ def prepare(qnet) -> Prepared:
     if hit is not None and hit[0]() is qnet:
         return hit[1]
     check_network(qnet)
-    n = qnet.n_neurons
     groups = group_projections(qnet.projections)
     prep = Prepared(fmt=qnet.number_format, params=network_params(qnet),
-                    rec_ops=SynapseSet([g for g in groups if g.source == "recurrent"], n, n),
+                    rec_groups=tuple(g for g in groups if g.source == "recurrent"),
                     in_groups=tuple(g for g in groups if g.source == "input"))
     try:
         ref = weakref.ref(qnet, lambda _, k=key: _PREPARED.pop(k, None))
@@ -107,84 +124,110 @@ def prepare(qnet) -> Prepared:
     return prep
 
 
-def _input_ops(prep: Prepared, n: int, n_input: int, x: np.ndarray) -> SynapseSet:
+@dataclass(frozen=True)
+class _Mode:
+    """How a run represents ``a_in``: pre-shifted by ``u_shift`` (folded into the weights), or, when
+    Lava's int32 ports could wrap it, unshifted and wrapped before the neuron adds it."""
+
+    float_twin: bool
+    wrap_a_in: bool
+    ops: SynapseSet
+    u_can_wrap: bool = True
+
+
+def _mode(prep: Prepared, qnet, x: np.ndarray, float_twin: bool) -> _Mode:
     graded = x.dtype != bool
     payload_max = int(np.abs(x).max(initial=1)) if graded else 1
-    return SynapseSet(prep.in_groups, n, n_input, payload_max=payload_max, graded=graded)
+    m = qnet.n_input
+    if float_twin:
+        return _Mode(True, False, prep.synapse_set(m, payload_max=payload_max, graded=graded, twin=True))
+    ops = prep.synapse_set(m, payload_max=payload_max, graded=graded, out_scale=float(1 << prep.fmt.u_shift))
+    if ops.out_bound < _INT32:
+        # |u_t| <= |u_{t-1}| (2**D - du - 1) / 2**D + A  =>  |u| <= A 2**D / (du + 1) for all t
+        u_max = ops.abs_bound() * prep.fmt.decay_unity / (qnet.du + 1.0)
+        return _Mode(False, False, ops, u_can_wrap=bool((u_max >= prep.fmt.wrap_limit).any()))
+    # a_in may leave int32 (Lava's ports wrap it): keep it unshifted, wrap it, then shift
+    return _Mode(False, True, prep.synapse_set(m, payload_max=payload_max, graded=graded))
 
 
-def _run_chunk(x: np.ndarray, lengths: np.ndarray, p: NeuronParams, in_ops: SynapseSet,
-               rec_ops: SynapseSet, record: bool, float_twin: bool, count_active: bool,
-               saturate_v: bool = False) -> _Outputs:
-    """Simulate samples sorted by decreasing length."""
+def _run_chunk(x: np.ndarray, lengths: np.ndarray, p: NeuronParams, mode: _Mode, record: bool,
+               count_active: bool, saturate_v: bool = False) -> _Outputs:
+    """Simulate samples sorted by decreasing length.
+
+    The integer model runs :func:`~.kernel.step_inplace` on float64 arrays holding integers
+    (exact); records are stored as int64.
+    """
     bc, n = len(lengths), p.n_neurons
     tc = int(lengths[0]) if bc else 0
-    dtype = np.float64 if float_twin else np.int64
+    float_twin = mode.float_twin
     out = _Outputs(spikes=np.zeros((bc, tc, n), bool), counts=np.zeros((bc, len(OVERFLOW_KEYS)), np.int64))
     if record:
-        out.u = np.zeros((bc, tc, n), dtype)
-        out.v = np.zeros((bc, tc, n), dtype)
+        out.u = np.zeros((bc, tc, n), np.float64 if float_twin else np.int64)
+        out.v = np.zeros((bc, tc, n), np.float64 if float_twin else np.int64)
     if count_active:
         out.active_per_step = np.zeros((bc, tc), np.int32)
         out.active_per_neuron = np.zeros((bc, n), np.int32)
     if tc == 0:
         return out
-    # Lava's ports are int32: a_in wraps modulo 2**32 only if the bound on it allows
-    wrap_a_in = not float_twin and in_ops.out_bound + rec_ops.out_bound >= _INT32
-    step = (functools.partial(lif_step_float, saturate_v=saturate_v) if float_twin else lif_step)
-    block = int(max(1, min(tc, _DRIVE_BYTES // max(1, bc * n * 8))))
-    u = np.zeros((bc, n), dtype)
-    v = np.zeros((bc, n), dtype)
-    refr = np.zeros((bc, n), np.int64)
-    s_prev = np.zeros((bc, n), bool)
+    ops = mode.ops
+    m = x.shape[2]
+    x_state = np.zeros((2, bc, n))  # (u, v): integers in float64 (exact), or the twin's floats
+    refr = np.zeros((bc, n))
+    # sources of the synaptic input of a step: last step's spikes, then last step's input
+    # (every projection adds one step of delay); spikes are written straight into src[:, :n]
+    src = np.zeros((bc, n + m), x.dtype)
+    s_prev = src[:, :n] if x.dtype == bool else np.zeros((bc, n), bool)
+    a_in = np.zeros((bc, n))
+    refractory_on = p.has_refractory
+    twin_step = functools.partial(lif_step_float, saturate_v=saturate_v)
     active = bc
     counts = out.counts
-    drive = None
-    t0 = 0
     for t in range(tc):
         while active and lengths[active - 1] <= t:
             active -= 1
-        if t % block == 0:
-            # input spikes of step t drive step t + 1 (every projection adds one step of delay):
-            # drive[:, k] = W_in x[:, t0 + k - 1], for the samples still running
-            t0, t1 = t, min(tc, t + block)
-            drive = np.zeros((active, t1 - t0, n), dtype)
-            lo, first = max(t0 - 1, 0), (1 if t0 == 0 else 0)
-            if t1 - 1 > lo and in_ops.n_groups:
-                src = x[:active, lo:t1 - 1]
-                flat = np.zeros((active * src.shape[1], n), dtype)
-                in_ops.add_into(flat, src.reshape(-1, src.shape[-1]), float_twin)
-                drive[:, first:] = flat.reshape(active, src.shape[1], n)
-        if active < len(u):
-            u, v, refr, s_prev = u[:active], v[:active], refr[:active], s_prev[:active]
-        a_in = drive[:active, t - t0].copy()
-        rec_ops.add_into(a_in, s_prev, float_twin)
-        if wrap_a_in:
-            a_in = wrap32(a_in)
-        r = step(u, v, refr, a_in, p)
-        u, v, refr, s_prev = r.u, r.v, r.refractory, r.spikes
+        if active < s_prev.shape[0]:
+            x_state, refr, src, a_in = x_state[:, :active], refr[:active], src[:active], a_in[:active]
+            s_prev = src[:, :n] if x.dtype == bool else s_prev[:active]
+        if t and m:
+            src[:, n:] = x[:active, t - 1]
+        a_in.fill(0.0)
+        ops.add_into(a_in, src)
+        if float_twin:
+            r = twin_step(x_state[0], x_state[1], refr, a_in, p)
+            x_state = np.stack([r.u, r.v])
+            refr = r.refractory.astype(np.float64)
+            np.copyto(s_prev, r.spikes)
+            events = ()
+        else:
+            a_step = a_in
+            if mode.wrap_a_in:
+                a_step = wrap32(np.rint(a_in).astype(np.int64)) * float(1 << p.u_shift)
+            # src was read above: the step overwrites the spike columns with this step's spikes
+            events = step_inplace(x_state, refr, s_prev, a_step, p, refractory_on=refractory_on,
+                                  u_can_wrap=mode.u_can_wrap)
+        if x.dtype != bool:
+            src[:, :n] = s_prev
         out.spikes[:active, t] = s_prev
         if record:
-            out.u[:active, t] = u
-            out.v[:active, t] = v
+            out.u[:active, t] = x_state[0]
+            out.v[:active, t] = x_state[1]
         if count_active:
-            act = (u != 0) | (v != 0) | s_prev
+            act = (x_state[0] != 0) | (x_state[1] != 0) | s_prev
             out.active_per_step[:active, t] = act.sum(axis=1)
             out.active_per_neuron[:active] += act
-        if not float_twin and r.any_event:
-            for k, mask in enumerate((r.u_wrapped, r.v_clipped, r.u_input_overflow)):
-                if mask.any():
-                    counts[:active, k] += mask.sum(axis=1)
+        for k, mask in enumerate(events):
+            if mask is not None:
+                counts[:active, k] += mask.sum(axis=1)
     return out
 
 
 def _simulate(qnet, input_spikes, sample_lengths, record_states: bool, batch_size: int | None,
               float_twin: bool, count_active: bool = False, saturate_v: bool = False) -> SpikeRecord:
     prep = prepare(qnet)
-    fmt, p, rec_ops = prep.fmt, prep.params, prep.rec_ops
+    fmt, p = prep.fmt, prep.params
     x, lengths = check_inputs(qnet, input_spikes, sample_lengths)
     n, (b, t_max) = qnet.n_neurons, x.shape[:2]
-    in_ops = _input_ops(prep, n, qnet.n_input, x)
+    mode = _mode(prep, qnet, x, float_twin)
 
     dtype = np.float64 if float_twin else np.int64
     spikes = np.zeros((b, t_max, n), bool)
@@ -200,9 +243,8 @@ def _simulate(qnet, input_spikes, sample_lengths, record_states: bool, batch_siz
                         allowed="[1, inf) or None")
     for start in range(0, b, batch_size):
         idx = order[start:start + batch_size]
-        with _blas_limit(rec_ops, len(idx)):
-            res = _run_chunk(x[idx], lengths[idx], p, in_ops, rec_ops, record_states, float_twin,
-                             count_active, saturate_v)
+        with _blas_limit(mode.ops, len(idx)):
+            res = _run_chunk(x[idx], lengths[idx], p, mode, record_states, count_active, saturate_v)
         tc = res.spikes.shape[1]
         spikes[idx, :tc] = res.spikes
         counts[idx] = res.counts

@@ -34,14 +34,16 @@ _FLOAT64_EXACT = 1 << 53
 # Dense blocks are kept only below this size (entries of one group's support block):
 # beyond it the event path is always cheaper and a dense copy would cost O(N^2) memory.
 DENSE_BLOCK_MAX = 1 << 23
-# Measured on the 2-core development machine (benchmarks/bench_scaling.py prints the
-# crossover it sees): a float32 BLAS multiply-add costs ~0.03 ns per entry of the block (large
-# batches) and the event path ~8 ns per delivered synaptic event plus ~25 us of numpy calls per
-# step. The dense product is used when it is estimated cheaper:
+# Measured on the 2-core development machine under load (benchmarks/bench_scaling.py prints the
+# crossover it sees, "kernel_paths"): a single-thread float32 GEMM costs ~0.1 ns per entry of the
+# block and sample, the event path ~10 ns per delivered synaptic event plus ~20 us of numpy calls
+# per step. The dense product is used when it is estimated cheaper:
 #     samples x rows x cols x DENSE_NS_PER_MAC  <  events x EVENT_NS + EVENT_OVERHEAD_NS
-DENSE_NS_PER_MAC = 0.03
-EVENT_NS = 8.0
-EVENT_OVERHEAD_NS = 25_000.0
+DENSE_NS_PER_MAC = 0.1
+EVENT_NS = 10.0
+EVENT_OVERHEAD_NS = 20_000.0
+# one sample: summing the dense rows of the spiking sources costs ~0.5 ns per entry summed
+ROW_NS_PER_ENTRY = 0.5
 
 
 def wrap32(x: np.ndarray) -> np.ndarray:
@@ -205,169 +207,250 @@ def gather(pre_ptr: np.ndarray, sources: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, counts)
 
 
+class _Part:
+    """Groups whose contributions add before any rounding, with how to finish their sum.
+
+    ``scale`` multiplies each synapse's weight (``2**weight_exp`` folded in for exponents >= 0,
+    times the caller's output scale); ``floor_exp`` (< 0) shifts the summed input right, flooring,
+    before ``out_scale``; ``wrap`` wraps the sum to int32 first (Lava's graded accumulator).
+    """
+
+    def __init__(self, groups: Sequence[SynapseGroup], scales: Sequence[float], payloads: Sequence[int],
+                 offsets: Sequence[int], floor_exp: int | None, wrap: bool, out_scale: float, bound: int) -> None:
+        self.groups = tuple(groups)
+        self.floor_exp = floor_exp
+        self.wrap = wrap
+        self.out_scale = out_scale
+        self.bound = bound  # bound on |sum| before finishing (for the exactness of float sums)
+        self.w = np.concatenate([g.weight * sc for g, sc in zip(groups, scales)]).astype(np.float64)
+        # |w| times the largest payload its source sends (bounds on the input of a step)
+        self.w_bound = np.concatenate([np.abs(g.weight * sc) * pm for g, sc, pm in zip(groups, scales, payloads)])
+        self.pre = np.concatenate([g.pre_index + off for g, off in zip(groups, offsets)])
+        self.post = np.concatenate([g.post_index for g in groups])
+
+    def finish(self, acc: np.ndarray) -> np.ndarray:
+        if self.floor_exp is None:
+            return acc
+        if self.wrap:
+            acc = wrap32(acc if acc.dtype.kind == "i" else np.rint(acc).astype(np.int64)).astype(np.float64)
+        out = np.floor(acc * 2.0 ** self.floor_exp) if self.floor_exp < 0 else acc * 2.0 ** self.floor_exp
+        if self.out_scale != 1.0:
+            out *= self.out_scale
+        return out
+
+
 class SynapseSet:
     """All synapse groups from one source, applied together to batches of spikes.
 
-    ``add_into(a_in, s)`` adds ``sum_g shift_g(W_g @ s)`` for ``s`` of shape (L, n_pre) (bool
-    spikes or integer payloads) into ``a_in`` (L, n_post). Event path: one gather over the
-    concatenated CSR of every group (a group id per synapse), one ``bincount`` into
-    (L, groups, n_post), a shift per group. Dense path: a GEMM per group on its support block,
-    exact in float32/float64 by the bound on its sums.
+    ``add_into(a, s)`` adds ``out_scale * sum_g shift_g(W_g @ s)`` for ``s`` of shape
+    (L, n_pre) -- bool spikes or integer payloads -- into the float64 array ``a`` (L, n_post),
+    exactly (every value is an integer far below 2**53). Groups with ``weight_exp >= 0`` are
+    folded into one weight matrix (a left shift distributes over the sum); each group with a
+    negative exponent (flooring) or an int32-wrapping accumulator is finished on its own.
+
+    Paths, chosen per call by the measured costs at the top of this module:
+
+    * events: one gather over the CSR (by source) of every part, one ``bincount`` into
+      (L, parts, n_post) -- ``O(spikes x fan-out)``;
+    * dense: a GEMM per part on its support block (float32 while its sums stay exact);
+    * rows (one sample): the rows of the spiking sources of one dense (n_pre, parts x n_post)
+      matrix, summed.
 
     Parameters
     ----------
     groups : sequence of SynapseGroup
-        Groups of one source (all ``n_pre`` wide, ``n_post`` tall).
+        The groups (``n_post`` tall); several sources can share one set, their columns placed
+        side by side by ``pre_offset`` (the golden simulator: neurons, then input channels).
     n_post, n_pre : int
-    payload_max : int
-        Largest ``|s|`` (1 for binary spikes).
-    graded : bool
-        ``s`` carries payloads: Lava's Dense then accumulates in int32 (wraps before the shift).
+        Rows, and columns of ``s`` (all sources).
+    payload_max : int or sequence of int
+        Largest ``|s|`` reaching each group (1 for binary spikes).
+    graded : bool or sequence of bool
+        The group's source carries payloads: Lava's Dense then accumulates in int32 (wraps
+        before the shift).
+    pre_offset : int or sequence of int
+        Column of ``s`` where each group's source starts.
+    out_scale : float
+        Power of two applied to the result (``2**u_shift``: the golden simulator folds the
+        alignment shift of ``a_in`` into the weights).
+    twin : bool
+        Float twin: ``W @ s * 2**weight_exp`` with no flooring and no wrap.
     """
 
-    def __init__(self, groups: Sequence[SynapseGroup], n_post: int, n_pre: int, *, payload_max: int = 1,
-                 graded: bool = False) -> None:
+    def __init__(self, groups: Sequence[SynapseGroup], n_post: int, n_pre: int, *,
+                 payload_max: int | Sequence[int] = 1, graded: bool | Sequence[bool] = False,
+                 out_scale: float = 1.0, twin: bool = False, pre_offset: int | Sequence[int] = 0) -> None:
         self.groups = tuple(groups)
+        k = len(self.groups)
+        per_group = (lambda v: list(v) if isinstance(v, (list, tuple)) else [v] * k)
+        payloads = [max(1, int(pm)) for pm in per_group(payload_max)]
+        graded_g = [bool(gr) for gr in per_group(graded)]
+        offsets = [int(o) for o in per_group(pre_offset)]
         self.n_post, self.n_pre = int(n_post), int(n_pre)
-        self.graded = bool(graded)
-        self.payload_max = max(1, int(payload_max))
-        g = len(self.groups)
-        self.exps = [grp.weight_exp for grp in self.groups]
-        # bounds: |acc| per group, |shifted| per group, and whether int32 wraps can happen
-        self.acc_bound = [grp.row_abs_max * self.payload_max for grp in self.groups]
-        self.acc_wraps = [self.graded and b >= _INT32 for b in self.acc_bound]
-        self.out_bound = sum(shift(min(b, _INT32), e) if e > 0 else b >> -e
-                             for b, e in zip(self.acc_bound, self.exps))
-        fanout = np.zeros(self.n_pre, np.int64)
-        for grp in self.groups:
-            fanout += grp.fan_out
-        self.fan_out = fanout
-        self.mean_fan_out = float(fanout.mean()) if self.n_pre else 0.0
-        # concatenated CSR by source with a group id per synapse (event path)
-        if g:
-            pre = np.concatenate([grp.pre_index for grp in self.groups])
-            post = np.concatenate([grp.post_index for grp in self.groups])
-            w = np.concatenate([grp.weight for grp in self.groups])
-            gid = np.concatenate([np.full(grp.n_synapses, k, np.int64) for k, grp in enumerate(self.groups)])
+        self.graded, self.twin = any(graded_g), bool(twin)
+        self.out_scale = float(out_scale)
+        acc_bound = [g.row_abs_max * pm for g, pm in zip(self.groups, payloads)]
+        acc_wraps = [gr and not twin and b >= _INT32 for gr, b in zip(graded_g, acc_bound)]
+        # bound on |sum_g shift_g(acc_g)| before out_scale: decides whether a_in can wrap in int32
+        self.out_bound = sum(shift(min(b, _INT32) if w else b, g.weight_exp) if g.weight_exp > 0 else
+                             b >> -g.weight_exp for g, b, w in zip(self.groups, acc_bound, acc_wraps))
+        linear = [k for k, g in enumerate(self.groups) if twin or (g.weight_exp >= 0 and not acc_wraps[k])]
+        parts = []
+        if linear:
+            scales = [2.0 ** self.groups[k].weight_exp * self.out_scale for k in linear]
+            bound = int(sum(acc_bound[k] * 2 ** max(self.groups[k].weight_exp, 0) for k in linear)
+                        * self.out_scale)
+            parts.append(_Part([self.groups[k] for k in linear], scales, [payloads[k] for k in linear],
+                               [offsets[k] for k in linear], None, False, 1.0, bound))
+        for k, g in enumerate(self.groups):
+            if k not in linear:
+                parts.append(_Part([g], [1.0], [payloads[k]], [offsets[k]], g.weight_exp, acc_wraps[k],
+                                   self.out_scale, acc_bound[k]))
+        self.parts = tuple(parts)
+        n_parts = len(parts)
+        # float64 sums are exact below 2**53 (the twin is float by definition: always float64)
+        self.exact_f64 = twin or all(pt.bound < _FLOAT64_EXACT for pt in parts)
+        # concatenated CSR by source, targets flattened over (part, post)
+        if parts:
+            pre = np.concatenate([pt.pre for pt in parts])
+            target = np.concatenate([pt.post + k * self.n_post for k, pt in enumerate(parts)])
+            w = np.concatenate([pt.w for pt in parts])
             order = np.argsort(pre, kind="stable")
             self.ptr = np.zeros(self.n_pre + 1, np.int64)
             np.cumsum(np.bincount(pre, minlength=self.n_pre), out=self.ptr[1:])
-            # flat target within a (groups x n_post) row, and the weight as float64 (bincount's type)
-            self.target = (gid[order] * self.n_post + post[order]).astype(np.int64)
-            self.w = w[order].astype(np.int64)
-            self.w_f64 = self.w.astype(np.float64)
+            self.target, self.w = target[order], w[order]
+            self.w_int = np.rint(self.w).astype(np.int64) if not self.exact_f64 else None
         else:
             self.ptr = np.zeros(self.n_pre + 1, np.int64)
-            self.target = np.zeros(0, np.int64)
-            self.w = np.zeros(0, np.int64)
-            self.w_f64 = np.zeros(0)
+            self.target, self.w, self.w_int = np.zeros(0, np.int64), np.zeros(0), None
+        self.fan_out = np.diff(self.ptr)
+        self.mean_fan_out = float(self.fan_out.mean()) if self.n_pre else 0.0
+        self.rows_per_part = [np.unique(pt.post) for pt in parts]
+        self.cols_per_part = [np.unique(pt.pre) for pt in parts]
+        self.block_entries = sum(len(r) * len(c) for r, c in zip(self.rows_per_part, self.cols_per_part))
+        self.dense_ok = self.exact_f64 and all(len(r) * len(c) <= DENSE_BLOCK_MAX
+                                               for r, c in zip(self.rows_per_part, self.cols_per_part))
+        self.rows_ok = self.exact_f64 and self.n_pre * n_parts * self.n_post <= DENSE_BLOCK_MAX
         self._dense: list | None = None
-        self._rows_cat: tuple | None = None
-        self.exact_f64 = all(b < _FLOAT64_EXACT for b in self.acc_bound)
-        self.block_entries = sum(len(grp.rows) * len(grp.cols) for grp in self.groups)
-        self.dense_ok = all(len(grp.rows) * len(grp.cols) <= DENSE_BLOCK_MAX for grp in self.groups)
+        self._rows: np.ndarray | None = None
+
+    @property
+    def n_parts(self) -> int:
+        return len(self.parts)
+
+    def abs_bound(self) -> np.ndarray:
+        """Per target neuron, a bound on ``|contribution|`` of any one step's input, shape (n_post,)."""
+        out = np.zeros(self.n_post)
+        for pt in self.parts:
+            if pt.wrap:
+                return np.full(self.n_post, np.inf)
+            rows = np.bincount(pt.post, weights=pt.w_bound, minlength=self.n_post)
+            if pt.floor_exp is None:
+                out += rows
+            else:  # |floor(x)| <= |x| + 1
+                out += (rows * 2.0 ** pt.floor_exp + 1.0) * pt.out_scale
+        return out
 
     @property
     def n_groups(self) -> int:
         return len(self.groups)
 
-    # --- path choice -------------------------------------------------------------------------
-    def _use_dense(self, n_rows: int, events: float) -> bool:
-        if not self.dense_ok:
-            return False
-        return n_rows * self.block_entries * DENSE_NS_PER_MAC < events * EVENT_NS + EVENT_OVERHEAD_NS
-
     # --- event path ----------------------------------------------------------------------------
-    def _events(self, s: np.ndarray, float_twin: bool) -> np.ndarray | None:
-        """Per-group sums, shape (L, groups, n_post) (int64; float64 for the twin), or None if silent."""
+    def _events(self, s: np.ndarray) -> np.ndarray | None:
+        """Per-part sums, shape (L, parts, n_post) float64 (integer values; int64 when a float sum
+        could be inexact), or None if silent."""
         n_rows = s.shape[0]
-        if s.dtype == bool:
-            row, src = np.nonzero(s)
-            payload = None
-        else:
-            row, src = np.nonzero(s)
-            payload = s[row, src].astype(np.int64)
+        row, src = np.nonzero(s)
         if row.size == 0:
             return None
-        idx = gather(self.ptr, src)
-        if idx.size == 0:
+        starts = self.ptr[src]
+        counts = self.ptr[src + 1] - starts
+        total = int(counts.sum())
+        if total == 0:
             return None
-        counts = self.ptr[src + 1] - self.ptr[src]
-        flat = np.repeat(row * (self.n_groups * self.n_post), counts)
-        flat += self.target[idx]
-        size = n_rows * self.n_groups * self.n_post
-        if payload is None:
-            vals = self.w_f64[idx]
+        # indices of every synapse of every event: arange plus, per event, (first synapse - first slot)
+        offsets = np.cumsum(counts)
+        offsets -= counts
+        idx = np.repeat(starts - offsets, counts)
+        idx += np.arange(total, dtype=np.int64)
+        flat = self.target[idx]
+        if n_rows > 1:
+            flat += np.repeat(row * (self.n_parts * self.n_post), counts)
+        size = n_rows * self.n_parts * self.n_post
+        if s.dtype == bool:
+            vals = self.w[idx]
         else:
-            vals = self.w[idx] * np.repeat(payload, counts)
+            payload = np.repeat(s[row, src].astype(np.float64), counts)
             if not self.exact_f64:
                 acc = np.zeros(size, np.int64)
-                np.add.at(acc, flat, vals)
-                return acc.reshape(n_rows, self.n_groups, self.n_post).astype(np.float64 if float_twin else np.int64)
-            vals = vals.astype(np.float64)
-        acc = np.bincount(flat, weights=vals, minlength=size).reshape(n_rows, self.n_groups, self.n_post)
-        return acc if float_twin else acc.astype(np.int64)
+                np.add.at(acc, flat, self.w_int[idx] * payload.astype(np.int64))
+                return acc.reshape(n_rows, self.n_parts, self.n_post)  # int64: finish() wraps exactly
+            vals = self.w[idx] * payload
+        return np.bincount(flat, weights=vals, minlength=size).reshape(n_rows, self.n_parts, self.n_post)
 
-    # --- dense path ----------------------------------------------------------------------------
+    # --- dense paths -----------------------------------------------------------------------------
     def _dense_ops(self) -> list:
         if self._dense is None:
             ops = []
-            for grp, bound in zip(self.groups, self.acc_bound):
-                rows, cols = grp.rows, grp.cols
-                block = np.zeros((len(cols), len(rows)), np.int64)  # (cols, rows): s @ block
-                r_of = np.searchsorted(rows, grp.post_index)
-                c_of = np.searchsorted(cols, grp.pre_index)
-                block[c_of, r_of] = grp.weight
-                dtype = np.float32 if bound < _FLOAT32_EXACT else np.float64 if bound < _FLOAT64_EXACT else np.int64
+            for pt, rows, cols in zip(self.parts, self.rows_per_part, self.cols_per_part):
+                block = np.zeros((len(cols), len(rows)))  # (cols, rows): s @ block
+                # add, not assign: folded groups may share a (post, pre) pair
+                np.add.at(block, (np.searchsorted(cols, pt.pre), np.searchsorted(rows, pt.post)), pt.w)
+                # float32 only for integer weights whose sums stay below 2**24 (the twin's weights
+                # carry fractional bits 2**weight_exp: always float64)
+                exact32 = not self.twin and pt.bound < _FLOAT32_EXACT
                 ops.append((_as_slice(rows), _as_slice(cols), len(cols) == self.n_pre,
-                            np.ascontiguousarray(block.astype(dtype))))
+                            np.ascontiguousarray(block, np.float32 if exact32 else np.float64)))
             self._dense = ops
         return self._dense
 
-    def _dense_sum(self, k: int, s: np.ndarray, float_twin: bool) -> np.ndarray:
-        rows, cols, full_cols, block = self._dense_ops()[k]
-        sub = s if full_cols else s[:, cols]
-        dtype = np.float64 if float_twin and block.dtype != np.int64 else block.dtype
-        out = sub.astype(dtype, copy=False) @ (block if block.dtype == dtype else block.astype(dtype))
-        return out if float_twin else out.astype(np.int64, copy=False)
+    def _rows_matrix(self) -> np.ndarray:
+        if self._rows is None:
+            m = np.zeros((self.n_pre, self.n_parts * self.n_post))
+            src = np.repeat(np.arange(self.n_pre), self.fan_out)
+            np.add.at(m, (src, self.target), self.w)  # folded groups may share a (post, pre) pair
+            self._rows = m
+        return self._rows
 
     # --- public ----------------------------------------------------------------------------------
-    def add_into(self, a_in: np.ndarray, s: np.ndarray, float_twin: bool = False) -> None:
-        """Add every group's contribution for spikes/payloads ``s`` (L, n_pre) into ``a_in`` (L, n_post)."""
-        if not self.groups or s.shape[0] == 0:
+    def add_into(self, a: np.ndarray, s: np.ndarray) -> None:
+        """Add the contribution of spikes/payloads ``s`` (L, n_pre) into the float64 ``a`` (L, n_post)."""
+        if not self.parts or s.shape[0] == 0:
             return
-        if s.dtype == bool:
-            events = float(self.fan_out @ s.sum(axis=0, dtype=np.int64)) if self.dense_ok else 0.0
-        else:
-            events = float(self.fan_out @ np.count_nonzero(s, axis=0)) if self.dense_ok else 0.0
-        if self.dense_ok and self._use_dense(s.shape[0], events):
-            for k, grp in enumerate(self.groups):
-                acc = self._dense_sum(k, s, float_twin)
-                self._add_group(a_in, k, acc, float_twin, self._dense[k][0])
-            return
-        acc = self._events(s, float_twin)
+        n_rows = s.shape[0]
+        if n_rows == 1 and self.rows_ok:
+            idx = np.flatnonzero(s[0])
+            k = idx.size
+            if k == 0:
+                return
+            if k * self.n_parts * self.n_post * ROW_NS_PER_ENTRY < k * self.mean_fan_out * EVENT_NS + EVENT_OVERHEAD_NS:
+                m = self._rows_matrix()
+                acc = (m[idx] if s.dtype == bool else m[idx] * s[0, idx, None].astype(np.float64)).sum(axis=0)
+                acc = acc.reshape(1, self.n_parts, self.n_post)
+                for p_idx, pt in enumerate(self.parts):
+                    a += pt.finish(acc[:, p_idx])
+                return
+        if self.dense_ok:
+            events = float(self.fan_out @ np.count_nonzero(s, axis=0))
+            if n_rows * self.block_entries * DENSE_NS_PER_MAC < events * EVENT_NS + EVENT_OVERHEAD_NS:
+                for pt, (rows, cols, full_cols, block) in zip(self.parts, self._dense_ops()):
+                    sub = s if full_cols else s[:, cols]
+                    acc = pt.finish(np.asarray(sub.astype(block.dtype, copy=False) @ block, np.float64))
+                    if isinstance(rows, slice) and rows == slice(0, self.n_post):
+                        a += acc
+                    else:
+                        a[:, rows] += acc
+                return
+        acc = self._events(s)
         if acc is None:
             return
-        for k in range(self.n_groups):
-            self._add_group(a_in, k, acc[:, k], float_twin, slice(None))
-
-    def _add_group(self, a_in: np.ndarray, k: int, acc: np.ndarray, float_twin: bool, rows) -> None:
-        e = self.exps[k]
-        if float_twin:
-            contrib = acc * 2.0 ** e
-        else:
-            if self.acc_wraps[k]:
-                acc = wrap32(acc)  # Lava's graded Dense accumulates in int32
-            contrib = shift(acc, e)
-        if isinstance(rows, slice) and rows == slice(None):
-            a_in += contrib
-        else:
-            a_in[:, rows] += contrib
+        for p_idx, pt in enumerate(self.parts):
+            a += pt.finish(acc[:, p_idx])
 
     def accumulate(self, s: np.ndarray) -> np.ndarray:
-        """``sum_g shift_g(W_g @ s)`` for ``s`` of shape (..., n_pre): int64 (..., n_post)."""
+        """``out_scale * sum_g shift_g(W_g @ s)`` for ``s`` of shape (..., n_pre): int64 (..., n_post)."""
         lead = s.shape[:-1]
         flat = s.reshape(-1, s.shape[-1])
-        out = np.zeros((flat.shape[0], self.n_post), np.int64)
+        out = np.zeros((flat.shape[0], self.n_post))
         self.add_into(out, flat)
-        return out.reshape(*lead, self.n_post)
+        return np.rint(out).astype(np.int64).reshape(*lead, self.n_post)
