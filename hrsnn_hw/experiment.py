@@ -157,7 +157,9 @@ def brian2_simulator(spec: NetworkSpec, target: str | None = None) -> Simulator:
     from .refsim import SimulatorConfig, simulate
 
     def run(spikes: np.ndarray, lengths: np.ndarray) -> SpikeRecord:
-        config = SimulatorConfig(target=target) if target else SimulatorConfig()
+        # no target given: chosen by the size of the run (numpy for small ones, cython for large)
+        config = (SimulatorConfig(target=target) if target
+                  else SimulatorConfig.auto(neuron_steps=spec.n_neurons * int(np.sum(lengths))))
         return simulate(spec, spikes, lengths, config=config)
     return run
 
