@@ -470,3 +470,21 @@ def test_int32_wrap_of_graded_accumulation_matches_lava_containers():
     out = ops.accumulate(s)
     acc32 = (w.astype(np.int32) @ s[0].astype(np.int32))  # what Lava computes
     np.testing.assert_array_equal(out[0], np.right_shift(acc32, 2))
+
+
+@pytest.mark.slow
+def test_large_network_spec_quantize_and_inference_in_memory_linear_in_synapses():
+    # 20,000 neurons, ~100 synapses each (2e6 synapses): a dense N x N float64 matrix alone would be
+    # 3 GiB; the whole chain stays far below that because every stage holds O(synapses)
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_large.py"
+    out = subprocess.run([sys.executable, str(script), "--neurons", "20000", "--steps", "30"],
+                         capture_output=True, text=True, check=True, timeout=900)
+    doc = json.loads(out.stdout)
+    assert doc["n_neurons"] == 20000 and 80 < doc["synapses_per_neuron"] < 120
+    assert doc["bytes_per_synapse"] < 16  # int16 weight + int32 target + a pointer per source
+    assert doc["peak_rss_gib"] < 1.5 < doc["dense_float64_matrix_gib"]
+    assert 0 < doc["activity"] < 0.5
