@@ -234,9 +234,8 @@ def count_ops(record: SpikeRecord, qnet: QuantizedNetwork, placement: Placement 
     plastic_in = np.zeros(n, dtype=np.int64)
     for proj in qnet.projections:
         if proj.name in learning_projections:
-            nz = proj.w_post_pre != 0
-            plastic_in += nz.sum(axis=1)
-            cols = nz.sum(axis=0)
+            plastic_in += proj.fan_in()
+            cols = proj.fan_out()
             if proj.source == "recurrent":
                 plastic_out[:n] += cols
             else:
@@ -323,11 +322,9 @@ def count_ops(record: SpikeRecord, qnet: QuantizedNetwork, placement: Placement 
         learn_pre = np.zeros(n_cores)
         for proj in qnet.projections:
             if proj.name in learning_projections:
-                nz = (proj.w_post_pre != 0).astype(np.int64)
-                onehot = np.zeros((n, n_cores), dtype=np.int64)
-                onehot[np.arange(n), core] = 1
+                post, pre, _ = proj.synapses()  # O(synapses): each synapse updates on its target's core
                 pre_counts = src_total[:n] if proj.source == "recurrent" else src_total[n:]
-                learn_pre += pre_counts @ (nz.T @ onehot)
+                learn_pre += np.bincount(core[post], weights=pre_counts[pre], minlength=n_cores)
         per_core["learning_updates"] = (learn_post + learn_pre) * scale
         if placement.inputs == "io" and m:
             notes.append("messages and hops of inputs from the I/O port belong to no core")
