@@ -35,9 +35,10 @@ FIDELITY_TAGS = {"fixed": "fixed_pt", "float": "floating_pt"}
 CONNECTIONS = ("auto", "dense", "sparse")
 # Lava's Sparse (scipy CSR) is bit-exact with Dense in fixed point (same clip/truncate, int64 sums of
 # binary spikes, int32 sums of graded ones; tests/test_lava_backend.py proves it) and holds
-# O(synapses); measured on the 2-core machine (benchmarks/bench_scaling.py, "lava_connections"),
-# Dense is faster per step for small networks, Sparse from about this many neurons on.
-SPARSE_MIN_NEURONS = 1000
+# O(synapses). Measured on the 2-core machine (benchmarks/bench_scaling.py, "lava_connections",
+# 2 samples x 200 steps): N = 200 Dense 2.8 s vs Sparse 6.6 s, N = 1,000 Dense 3.7 s vs Sparse
+# 3.8 s (a tie); Dense's memory grows with N^2 (400 MB per matrix at N = 10,000), so Sparse from:
+SPARSE_MIN_NEURONS = 2000
 
 
 @dataclass
