@@ -36,9 +36,11 @@ _FLOAT64_EXACT = 1 << 53
 DENSE_BLOCK_MAX = 1 << 23
 # Measured on the 2-core development machine under load (benchmarks/bench_scaling.py prints the
 # crossover it sees, "kernel_paths"): a single-thread float32 GEMM costs ~0.1 ns per entry of the
-# block and sample, the event path ~10 ns per delivered synaptic event plus ~20 us of numpy calls
-# per step. The dense product is used when it is estimated cheaper:
+# block and sample, the event path ~10-13 ns per delivered synaptic event plus ~20 us of numpy
+# calls per step. The dense product is used when it is estimated cheaper:
 #     samples x rows x cols x DENSE_NS_PER_MAC  <  events x EVENT_NS + EVENT_OVERHEAD_NS
+# (hrsnn scaled, 16 samples x 200 steps: N = 200 events 0.19 s / dense 0.18 s -- a tie; N = 1,000
+# events 0.57 s / dense 1.63 s; the choice above picked 0.19 s and 0.55 s).
 DENSE_NS_PER_MAC = 0.1
 EVENT_NS = 10.0
 EVENT_OVERHEAD_NS = 20_000.0
@@ -193,18 +195,6 @@ def _as_slice(idx: np.ndarray):
     if len(idx) and idx[-1] - idx[0] + 1 == len(idx):
         return slice(int(idx[0]), int(idx[-1]) + 1)
     return idx
-
-
-def gather(pre_ptr: np.ndarray, sources: np.ndarray) -> np.ndarray:
-    """Indices of every synapse of ``sources`` (with repeats), in order: O(events)."""
-    starts = pre_ptr[sources]
-    counts = pre_ptr[sources + 1] - starts
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, np.int64)
-    # arange(total) plus, per event, (its first synapse - its first slot in the output)
-    offsets = np.cumsum(counts) - counts
-    return np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, counts)
 
 
 class _Part:
