@@ -23,9 +23,11 @@ TARGETS = ("numpy", "cython", "cpp_standalone")
 #: takes 30-50 s on a cold cache; 150k steps is ~25 s on numpy.
 AUTO_CYTHON_STEPS = 150_000
 #: Neuron-steps (neurons x lanes x steps) above which ``auto`` picks cython whatever the number
-#: of sequential steps: the numpy target's per-element cost dominates large networks (at N = 4,000,
-#: 16 lanes, 200 steps numpy takes minutes where cython takes seconds; benchmarks/bench_scaling.py).
-AUTO_CYTHON_NEURON_STEPS = 20_000_000
+#: of sequential steps: the numpy target's per-element cost dominates large networks. Measured
+#: (hrsnn scaled to N = 4,000, 16 samples x 200 steps = 1.3e7 neuron-steps, loaded 2-core machine):
+#: numpy 4.0 s, cython 1.6 s (compile cached), cpp_standalone 2.1 s (build cached). Below ~5e6 the
+#: cython run saves less than its first compile (30-50 s, once per machine) costs.
+AUTO_CYTHON_NEURON_STEPS = 5_000_000
 
 
 class SimulatorConfigError(HrsnnError, ValueError):
