@@ -144,3 +144,13 @@ def test_verify_refuses_a_record_of_other_inputs(net):
     no_states = simulate(q, x, lengths, backend="golden")
     with pytest.raises(DataError, match="lacks u and v"):
         verify(q, x, lengths, rungs=(3,), records={"golden": no_states})
+
+
+@pytest.mark.parametrize("n, discordant, smallest_failing_drop", [(60, 12, 10 / 60), (370, 56, 26 / 370)])
+def test_what_rung5_can_detect_is_what_the_readme_says(n, discordant, smallest_failing_drop):
+    # README, Verification: 17 points on 60 samples (12 discordant), 7 points on 370 (56 discordant)
+    drops = [paired_accuracy_test(*_labels(n - discordant - 10, n10, discordant - n10, 10))
+             for n10 in range(discordant // 2, discordant + 1)]
+    first = next(v for v in drops if not v["ok"])
+    assert first["drop"] == pytest.approx(smallest_failing_drop)
+    assert round(100 * first["drop"]) == {60: 17, 370: 7}[n]
