@@ -86,6 +86,19 @@ def test_stock_backend_refuses_a_format_stock_lif_cannot_hold():
         run_lava(q, np.zeros((1, 5, 3), bool), stock=True, fidelity="float")
 
 
+def test_stock_run_of_one_refractory_profile_is_wired_straight():
+    rng = np.random.default_rng(9)
+    q = random_qnet(rng, 12, 3, homogeneous=True)
+    q = dataclasses.replace(q, refractory_steps=np.full(12, 2))
+    x, lengths = random_inputs(rng, 2, 30, 3, rate=0.5)
+    net = build_stock(q, None, 5)
+    assert [type(p).__name__ for p in net.processes].count("LIFRefractory") == 1
+    assert not {"SpikeGather", "SynapticScatter"} & {type(p).__name__ for p in net.processes}
+    rec = run_lava(q, x, lengths, record_states=True, stock=True)
+    golden = simulate(q, x, lengths, record_states=True)
+    assert compare_exact(golden, rec).ok and golden.spikes.sum() > 0
+
+
 def test_stock_run_of_many_profiles_leaves_nothing_behind():
     rng = np.random.default_rng(6)
     q = random_qnet(rng, 20, 4, edge_cases=("refractory",))

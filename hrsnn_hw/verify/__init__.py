@@ -3,11 +3,11 @@
 :func:`verify` runs it and returns a :class:`VerificationReport` (an artifact: ``save``/``load``).
 """
 from .exact import EXACT_BACKENDS, exact_rung, exact_rung_many, float_rung
-from .ladder import DEFAULT_RUNGS, RUNGS, exact_row, verify
+from .ladder import RUNGS, exact_row, verify
 from .report import RungResult, VerificationReport
 from .tolerant import (RateComparison, TaskPredictions, Tolerances, compare_rates, paired_accuracy_test,
                        task_verdict)
 
-__all__ = ["DEFAULT_RUNGS", "EXACT_BACKENDS", "RUNGS", "RateComparison", "RungResult", "TaskPredictions",
+__all__ = ["EXACT_BACKENDS", "RUNGS", "RateComparison", "RungResult", "TaskPredictions",
            "Tolerances", "VerificationReport", "compare_rates", "exact_row", "exact_rung", "exact_rung_many",
            "float_rung", "paired_accuracy_test", "task_verdict", "verify"]

@@ -16,7 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..backends import simulate
+from ..backends import get_backend, simulate
+from ..errors import DataError
 from ..golden.compare import ExactComparison, IntFloatComparison, compare_exact, compare_int_float
 from ..golden.compose import split_record, stack_inputs, stack_networks
 from ..golden.validate import check_inputs
@@ -30,9 +31,12 @@ def _backend_of(rung: int | None, backend: str | None) -> str:
     if backend is not None:
         return backend
     if rung not in EXACT_BACKENDS:
-        from ..errors import DataError
         raise DataError("unknown exact rung", parameter="rung", value=rung, allowed=f"one of {list(EXACT_BACKENDS)}")
     return EXACT_BACKENDS[rung]
+
+
+def _timeout(backend: str, timeout_s: float) -> dict:
+    return {"timeout_s": timeout_s} if "timeout_s" in get_backend(backend).options else {}
 
 
 def exact_rung(qnet, input_spikes, sample_lengths=None, *, rung: int | None = None, backend: str | None = None,
@@ -58,8 +62,8 @@ def exact_rung(qnet, input_spikes, sample_lengths=None, *, rung: int | None = No
     if golden is None:
         golden = simulate(qnet, input_spikes, sample_lengths, backend="golden", record_states=True)
     if other is None:
-        opts = {"timeout_s": timeout_s} if name.startswith("lava") else {}
-        other = simulate(qnet, input_spikes, sample_lengths, backend=name, record_states=True, **opts)
+        other = simulate(qnet, input_spikes, sample_lengths, backend=name, record_states=True,
+                         **_timeout(name, timeout_s))
     return compare_exact(golden, other, ("golden", name), qnet=qnet)
 
 
@@ -75,8 +79,8 @@ def exact_rung_many(qnets: Sequence, inputs: Sequence[np.ndarray], sample_length
     checked = [check_inputs(q, x, sample_lengths) for q, x in zip(qnets, inputs)]
     lengths = checked[0][1]
     stacked = stack_networks(list(qnets), name="ladder-stack")
-    opts = {"timeout_s": timeout_s} if name.startswith("lava") else {}
-    run = simulate(stacked, stack_inputs([x for x, _ in checked]), lengths, backend=name, record_states=True, **opts)
+    run = simulate(stacked, stack_inputs([x for x, _ in checked]), lengths, backend=name, record_states=True,
+                   **_timeout(name, timeout_s))
     parts = split_record(run, [q.n_neurons for q in qnets])
     return [compare_exact(simulate(q, x, lengths, backend="golden", record_states=True), part, ("golden", name),
                           qnet=q)

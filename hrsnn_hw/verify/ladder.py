@@ -37,7 +37,6 @@ RUNGS: dict[int, tuple[str, str, str]] = {
     5: ("task metric, float vs fixed point, paired test samples", "paired test",
         "does the deployed network still do the task?"),
 }
-DEFAULT_RUNGS = (1, 2, 3, 4, 5)
 
 
 def _divergence_text(cmp: Any) -> str | None:
