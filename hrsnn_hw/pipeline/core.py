@@ -17,7 +17,7 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from ..reference import resolve_design
 from ..spec import make_arm, read_spec_file
 from ..trained import TrainedNetwork
 from .cache import StageCache, file_digest, stage_key
+
+if TYPE_CHECKING:
+    from ..verify import VerificationReport
 
 log = logging.getLogger("hrsnn_hw.pipeline")
 STAGES = ("train", "float", "quantize", "fixed", "deploy", "verify", "energy", "report")
@@ -272,7 +275,7 @@ class Pipeline:
         res = self.cache.run(f"deploy-{name}", self._key("deploy", name), produce, ("lava_record.npz",))
         return SpikeRecord.load(res.directory / "lava_record.npz")
 
-    def verify(self, name: str):
+    def verify(self, name: str) -> "VerificationReport":
         """The equivalence ladder (rungs 1-5, :func:`hrsnn_hw.verify.verify`) on the deployed samples;
         returns the :class:`~hrsnn_hw.verify.VerificationReport` (``verification.json``; table in ``.md``)."""
         from ..verify import TaskPredictions, VerificationReport, verify
