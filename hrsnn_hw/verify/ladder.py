@@ -114,7 +114,7 @@ def _given(records: Mapping[str, SpikeRecord], name: str, x: np.ndarray, lengths
     same = rec.spikes.shape[:2] == x.shape[:2] and np.array_equal(rec.sample_lengths, lengths)
     if same and rec.input_spikes is not None:
         valid = np.arange(x.shape[1])[None, :, None] < lengths[:, None, None]
-        same = np.array_equal(np.asarray(rec.input_spikes, bool), x & valid)
+        same = np.array_equal(np.asarray(rec.input_spikes) != 0, (np.asarray(x) != 0) & valid)
     if not same:
         raise DataError("a given record is not a run of the inputs being verified", parameter=f"records[{name!r}]",
                         hint="pass the run of exactly input_spikes / sample_lengths, or leave it out")
