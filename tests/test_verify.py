@@ -141,6 +141,9 @@ def test_verify_refuses_a_record_of_other_inputs(net):
     with pytest.raises(DataError, match="not a run of the inputs") as info:
         verify(q, x, lengths, rungs=(3,), records={"golden": other})
     assert info.value.parameter == "records['golden']"
+    with pytest.raises(DataError, match="keyed by the backend") as info:
+        verify(q, x, lengths, rungs=(3,), records={"heterolif": other})
+    assert info.value.value == "heterolif" and "lava-stock" in info.value.allowed
     no_states = simulate(q, x, lengths, backend="golden")
     with pytest.raises(DataError, match="lacks u and v"):
         verify(q, x, lengths, rungs=(3,), records={"golden": no_states})

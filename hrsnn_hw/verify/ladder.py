@@ -39,6 +39,10 @@ RUNGS: dict[int, tuple[str, str, str]] = {
 }
 
 
+#: Backends whose runs of the exact inputs :func:`verify` can take instead of simulating them.
+RECORD_BACKENDS = ("golden", "lava", "lava-stock")
+
+
 def _divergence_text(cmp: Any) -> str | None:
     div = getattr(cmp, "first_divergence", None)
     if div is None:
@@ -182,6 +186,10 @@ def verify(network, input_spikes, sample_lengths=None, *, rungs: Iterable[int] |
                         hint="pass TaskPredictions.classification(y_true, y_float, y_fixed)")
     x, lengths = check_inputs(network, input_spikes, sample_lengths)
     records = dict(records or {})
+    unknown = sorted(set(records) - set(RECORD_BACKENDS))
+    if unknown:
+        raise DataError("records are keyed by the backend that made them", parameter="records", value=unknown[0],
+                        allowed=f"some of {list(RECORD_BACKENDS)}")
     rows: list[RungResult] = []
     golden = None
     rate_samples = None
