@@ -1,4 +1,4 @@
-"""QuantizedNetwork -> a network of Lava processes (HeteroLIF, or stock LIF as the oracle).
+"""QuantizedNetwork -> a network of Lava processes (HeteroLIF; stock LIF per neuron profile in :mod:`.stock`).
 
     RingBuffer(input raster) --Dense/Sparse per synapse group--> neurons.a_in
     neurons.s_out --Dense/Sparse per recurrent synapse group--> neurons.a_in     (one-step delay)
@@ -19,11 +19,10 @@ import numpy as np
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.dense.process import Dense
 from lava.proc.io.source import RingBuffer
-from lava.proc.lif.process import LIF
 from lava.proc.sparse.process import Sparse
 from lava.utils.weightutils import SignMode
 
-from ..errors import BackendError, DataError
+from ..errors import DataError
 from ..fixedpoint import NumberFormat
 from ..golden.synapses import SynapseGroup, group_projections
 from ..golden.validate import check_inputs, check_network
@@ -60,6 +59,11 @@ class LavaNetwork:
     model : str
         ``"HeteroLIF"`` or ``"LIF"`` (stock).
     fmt : NumberFormat
+    processes : list
+        Every process of the network.
+    model_map : dict
+        Process (instance) -> process model class, for processes whose model Lava cannot find
+        or pick by tag (handed to Lava as ``exception_proc_model_map``).
     connections : str
         ``"dense"`` (Lava ``Dense``) or ``"sparse"`` (Lava ``Sparse``).
     """
@@ -74,10 +78,11 @@ class LavaNetwork:
     model: str
     fmt: NumberFormat
     processes: list = field(default_factory=list)
+    model_map: dict = field(default_factory=dict)
     connections: str = "dense"
 
     def run_cfg(self) -> Loihi2SimCfg:
-        return Loihi2SimCfg(select_tag=FIDELITY_TAGS[self.fidelity])
+        return Loihi2SimCfg(select_tag=FIDELITY_TAGS[self.fidelity], exception_proc_model_map=dict(self.model_map))
 
 
 def _check_fidelity(fidelity: str) -> None:
@@ -113,6 +118,11 @@ def _connection(group: SynapseGroup, fidelity: str, kind: str, num_message_bits:
     return cls(weights=w.astype(np.int32), weight_exp=int(group.weight_exp),
                num_weight_bits=int(group.num_weight_bits), sign_mode=SIGN_MODES[group.sign_mode],
                num_message_bits=num_message_bits)
+
+
+def _dense(group: SynapseGroup, n_post: int, n_pre: int, fidelity: str):
+    """A Lava ``Dense`` for a synapse group (binary spikes): see :func:`_connection`."""
+    return _connection(group, fidelity, "dense", 0)
 
 
 def _check_raster(qnet, input_raster: np.ndarray | None, num_steps: int) -> np.ndarray | None:
@@ -191,37 +201,3 @@ def compile_network(qnet, input_raster: np.ndarray | None, num_steps: int, *, fi
                         bias_exp=qnet.bias_exp, refractory_steps=qnet.refractory_steps,
                         number_format=fmt.as_dict(), reset_steps=reset_steps, name=f"{qnet.name}:HeteroLIF")
     return _wire(qnet, neurons, raster, num_steps, fidelity, record_states, merge, fmt, "HeteroLIF", connections)
-
-
-def homogeneity_problem(qnet) -> str | None:
-    """Why stock Lava LIF cannot run ``qnet`` (``None`` when it can)."""
-    for name in ("du", "dv", "vth"):
-        arr = getattr(qnet, name)
-        if len(arr) and (arr != arr[0]).any():
-            return f"{name} differs between neurons (stock LIF holds one {name} per process)"
-    if qnet.refractory_steps.any():
-        return "refractory_steps > 0 (stock bit-accurate LIF has no refractory period)"
-    return None
-
-
-def build_stock(qnet, input_raster: np.ndarray | None, num_steps: int, *, record_states: bool = False,
-                merge: bool = True, connections: str = "auto") -> LavaNetwork:
-    """Build ``qnet`` from Lava's stock ``LIF`` + ``Dense`` (fixed point): the independent oracle.
-
-    Only homogeneous networks (one du, dv, vth; no refractory period; biases may differ) fit
-    stock LIF's interface; others raise :class:`~hrsnn_hw.errors.BackendError`. There is no
-    reset: run samples as independent blocks (see :func:`hrsnn_hw.lava_backend.run.run_lava`).
-    """
-    fmt = qnet.number_format
-    check_network(qnet)
-    problem = homogeneity_problem(qnet)
-    if problem:
-        raise BackendError(f"stock Lava LIF cannot run this network: {problem}", parameter="stock",
-                           value=qnet.name, hint="use the HeteroLIF backend (stock=False)")
-    raster = _check_raster(qnet, input_raster, num_steps)
-    n = qnet.n_neurons
-    first = (lambda a: int(a[0]) if n else 0)
-    neurons = LIF(shape=(n,), du=first(qnet.du), dv=first(qnet.dv), vth=first(qnet.vth),
-                  bias_mant=np.asarray(qnet.bias_mant, np.int32), bias_exp=np.asarray(qnet.bias_exp, np.int32),
-                  name=f"{qnet.name}:LIF")
-    return _wire(qnet, neurons, raster, num_steps, "fixed", record_states, merge, fmt, "LIF", connections)
