@@ -23,6 +23,15 @@ import numpy as np
 
 
 def peak_rss_gib() -> float:
+    """Peak resident memory of this process (GiB): VmHWM, the high-water mark of its own address
+    space (``ru_maxrss`` would carry the parent's peak across fork + exec)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**20  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # ru_maxrss is KiB on Linux
 
 
