@@ -172,7 +172,8 @@ def make_spec(design: str | Mapping[str, Any], n_input: int, seed: int | None) -
 
 @dataclass(frozen=True)
 class Brian2Simulator:
-    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference.
+    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference (backend ``"brian2"``;
+    no target given: chosen by the size of the run).
 
     ``on(other_spec)`` is the same backend on another network (the memory-capacity drive
     replaces the input projections, :func:`measure_memory`).
@@ -182,9 +183,9 @@ class Brian2Simulator:
     target: str | None = None
 
     def __call__(self, spikes: np.ndarray, lengths: np.ndarray) -> SpikeRecord:
-        from .refsim import SimulatorConfig, simulate
-        config = SimulatorConfig(target=self.target) if self.target else SimulatorConfig()
-        return simulate(self.network, spikes, lengths, config=config)
+        from .backends import simulate
+        return simulate(self.network, spikes, lengths, backend="brian2",
+                        **({"target": self.target} if self.target else {}))
 
     def on(self, spec: NetworkSpec) -> "Brian2Simulator":
         return replace(self, network=spec)
@@ -192,7 +193,7 @@ class Brian2Simulator:
 
 @dataclass(frozen=True)
 class GoldenSimulator:
-    """A :data:`Simulator` running a quantized network on the fixed-point golden model.
+    """A :data:`Simulator` running a quantized network on the fixed-point golden model (backend ``"golden"``).
 
     ``network`` is the float spec ``qnet`` was quantized from; ``on(other_spec)`` quantizes
     another network (the memory-capacity drive) for the same profile with the same policy at
@@ -204,8 +205,8 @@ class GoldenSimulator:
     network: NetworkSpec
 
     def __call__(self, spikes: np.ndarray, lengths: np.ndarray) -> SpikeRecord:
-        from .golden import simulate
-        return simulate(self.qnet, spikes, lengths)
+        from .backends import simulate
+        return simulate(self.qnet, spikes, lengths, backend="golden")
 
     @property
     def graded_input(self) -> bool:
@@ -221,7 +222,12 @@ class GoldenSimulator:
     def on(self, spec: NetworkSpec) -> "GoldenSimulator":
         from .quantize import QuantizationPolicy, quantize
         prov = dict(self.qnet.provenance)
-        policy = QuantizationPolicy(**{**dict(prov.get("policy") or {}), "v_scale": float(self.qnet.v_scale)})
+        # Not strict for the drive network: the quantizer judges a weight by what one binary spike
+        # delivers, and a drive weight per payload unit is far below that although the summed
+        # payload is delivered (float and fixed activity agree under the drive); the task network
+        # itself was quantized under the caller's policy.
+        policy = QuantizationPolicy(**{**dict(prov.get("policy") or {}), "v_scale": float(self.qnet.v_scale),
+                                       "strict": False})
         qnet, _ = quantize(spec, prov["profile"], policy)
         return replace(self, qnet=qnet, network=spec)
 
@@ -247,7 +253,8 @@ def train_spec(spec: NetworkSpec, prepared: PreparedTask, *, seed: int = 0, prog
         pick.sort()
         x, lengths = x[pick], lengths[pick]
     steps = int(lengths.sum()) * cfg.epochs
-    sim_cfg = SimulatorConfig(target=cfg.target) if cfg.target else SimulatorConfig.auto(steps)
+    sim_cfg = (SimulatorConfig(target=cfg.target) if cfg.target
+               else SimulatorConfig.auto(steps, neuron_steps=spec.n_neurons * steps))
     trained = train(spec, x, lengths, epochs=cfg.epochs, config=sim_cfg, seed=seed, progress=progress)
     return trained
 
