@@ -101,3 +101,35 @@ def test_firing_statistics_of_known_trains():
     isi = np.diff([3, 5, 40, 90]).astype(float)
     assert stats["cv_isi_median"] == pytest.approx(np.median([0.0, 0.0, isi.std() / isi.mean()]))
     assert stats["rate_percentiles"]["50"] == pytest.approx(0.07)
+
+
+def test_fixed_point_drive_network_shares_the_task_networks_integers():
+    import warnings
+
+    from hrsnn_hw.experiment import ExperimentConfig, golden_simulator, measure_memory
+    from hrsnn_hw.quantize import quantize
+    spec = _spec()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        qnet, _ = quantize(spec, "loihi2")
+    sim = golden_simulator(qnet, spec)
+    assert sim.graded_input  # Loihi 2 spikes carry payloads
+    drive = McDrive()
+    on = sim.on(drive_network(spec, drive))
+    assert on.qnet.v_scale == qnet.v_scale and on.qnet.n_input == 3
+    for proj in qnet.projections:
+        if proj.source != "input":
+            other = next(p for p in on.qnet.projections if p.name == proj.name)
+            assert other.weight_exp == proj.weight_exp
+            assert (abs(other.w_post_pre - proj.w_post_pre)).max() == 0
+    np.testing.assert_array_equal(on.qnet.vth, qnet.vth)
+    cfg = ExperimentConfig.default(quick=True, mc_frames=200, mc_max_delay=5, mc_washout=5)
+    m = measure_memory(sim, spec.n_input, cfg, 0)
+    assert m["mc_protocol"] == "current" and m["activity"] > 0.0
+    # Binary-spike hardware (Loihi 1) cannot take the current drive: labelled fallback, with a warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q1, _ = quantize(spec, "loihi1")
+    with pytest.warns(UserWarning, match="graded"):
+        m1 = measure_memory(golden_simulator(q1, spec), spec.n_input, cfg, 0)
+    assert m1["mc_protocol"] == "thermometer"
