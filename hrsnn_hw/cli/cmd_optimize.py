@@ -16,6 +16,19 @@ optuna journal, so an interrupted study (Ctrl-C, kill, a lost machine) resumes w
 stopped: run the same command again. The best design is re-evaluated on fresh seeds next
 to the reference HRSNN and its MRSNN twin and written as <out>/best_design.json.
 
+A silent network cannot win: E = MC / activity (and spikes, energy, activity) improve when a
+network fires less and remembers less, so these objectives carry the constraint
+"mc>=mrsnn" by default: a design must remember at least as much as the reference MRSNN
+(the design's homogeneous twin, measured on the same search seeds before the search).
+--no-mc-floor drops it; --constraint adds others (a task-metric floor, ...).
+
+Tuned vs tuned: a second study ("<study-name>-mrsnn") gives the MRSNN the same budget over
+its homogeneous parameters (the searched means and scalars, without the spreads); the final
+table on fresh seeds shows E, MC, activity and the task metric of the optimised HRSNN, the
+tuned MRSNN, the reference HRSNN and the reference MRSNN, with paired differences and their
+bootstrap intervals. mc_activity.png and summary.md show the trade-off the search found: the
+trials no other trial beats on both MC and activity. --no-tuned-mrsnn skips the second study.
+
 examples:
   hrsnn-hw optimize --budget 40 --out runs/opt40                       # the documented study
   hrsnn-hw optimize --quick                                           # smoke run, under 2 minutes
@@ -93,6 +106,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="objective function (default hrsnn_hw.experiment:evaluate_design; "
                         "hrsnn_hw.optimize.synthetic:evaluate for a dry run)")
     g.add_argument("--no-figures", action="store_true", help="do not write figures")
+    g.add_argument("--no-mc-floor", action="store_true",
+                   help="do not add the default constraint mc>=mrsnn to objectives a silent network improves")
+    g.add_argument("--no-tuned-mrsnn", action="store_true",
+                   help="do not tune the MRSNN (compare with the untuned reference MRSNN only)")
 
 
 def _reference_file(name: str) -> Path:
@@ -116,6 +133,9 @@ def _command(args: argparse.Namespace, budget: int, reeval: int) -> str:
         parts += ["--constraint", c]
     if args.quick:
         parts.append("--quick")
+    for flag in ("no_mc_floor", "no_tuned_mrsnn"):
+        if getattr(args, flag, False):
+            parts.append("--" + flag.replace("_", "-"))
     if args.out:
         parts += ["--out", str(args.out)]
     return shlex.join(parts)
@@ -144,8 +164,8 @@ def build_config(args: argparse.Namespace):
                        search_seeds=args.search_seeds, budget=budget, workers=args.workers, sampler=args.sampler,
                        n_startup=args.n_startup, storage=storage, study_name=args.study_name, out=out,
                        reeval_seeds=reeval, stale_after_s=args.stale_after, figures=not args.no_figures,
-                       worker_only=args.worker_only,
-                       command=_command(args, budget, reeval))
+                       worker_only=args.worker_only, mc_floor=not args.no_mc_floor,
+                       tune_mrsnn=not args.no_tuned_mrsnn, command=_command(args, budget, reeval))
 
 
 def _text(result) -> str:
@@ -159,8 +179,18 @@ def _text(result) -> str:
         lines.append(f"selected trial {b['trial']}: {vals} (search seeds {b.get('search_seeds')})")
         for k, v in b["params"].items():
             lines.append(f"  {k} = {v:.6g}")
+    for text, value in result.constraint_values.items():
+        if "mrsnn" in text:
+            lines.append(f"constraint {text}: the reference MRSNN's value on the search seeds is {value:.4g}")
+    if result.tuned_mrsnn:
+        t = result.tuned_mrsnn
+        sel = f"selected trial {t['best']['trial']}" if t.get("best") else "no feasible trial"
+        lines.append(f"tuned MRSNN study {t['study_name']!r}: "
+                     + ", ".join(f"{v} {k}" for k, v in t["trials"].items() if v) + f"; {sel}")
     if result.pareto:
         lines.append(f"Pareto front: {len(result.pareto)} designs (trials {[p['trial'] for p in result.pareto]})")
+    if result.mc_activity_front:
+        lines.append(f"MC-activity front of the search: trials {[p['trial'] for p in result.mc_activity_front]}")
     if result.table_markdown:
         lines += ["", result.table_markdown]
     for k, v in result.files.items():
