@@ -145,7 +145,8 @@ class AblationResult:
         lines.append("")
         for claim in self.claims.values():
             lines.append(f"- **{claim['claim']}**: {claim['verdict']}. {claim['evidence']}")
-        secondary = [(c["claim"], row) for c in self.claims.values() for row in c.get("simple_effects", [])]
+        secondary = [(f"claim {i}", row) for i, c in enumerate(self.claims.values(), start=1)
+                     for row in c.get("simple_effects", [])]
         if secondary:
             lines += ["", "Simple effects (each factor at a fixed level of the other; shown, not used for a verdict):",
                       "", "| factor | contrast | mean change | relative change [CI] | d_z | p (one-sided t) |",
@@ -159,19 +160,20 @@ class AblationResult:
             for arm, per_control in self.controls.items():
                 for control, entry in per_control.items():
                     for metric, eff in entry["effects"].items():
-                        lines.append(f"| {_short(arm)} | {control} | {metric} | {_effect_cells(eff)} |")
+                        label = {"mc": "MC", "task_metric": name}.get(metric, metric)
+                        lines.append(f"| {_short(arm)} | {control} | {label} | {_effect_cells(eff)} |")
         if self.contrasts:
             lines += ["", "**HRSNN minus MRSNN** (same seeds; descriptive):", "",
                       "| metric | mean change | relative change [CI] | d_z | p (one-sided t) |", "|---|---|---|---|---|"]
             for metric, eff in self.contrasts.items():
-                lines.append(f"| {metric} | {_effect_cells(eff)} |")
+                label = {"mc": "MC", "efficiency": "E", "task_metric": name}.get(metric, metric)
+                lines.append(f"| {label} | {_effect_cells(eff)} |")
         if self.references:
-            hr = self.summary["hrsnn"]["task_metric"]
             better = "higher" if self.higher_is_better else "lower"
             parts = [f"{ref['label']} {_ci_text(ref['task_metric_ci'])}" for ref in self.references.values()]
             lines += ["", f"What the reservoir adds: the HRSNN's {name} is {_ci_text(self.summary_ci('hrsnn'))} "
                           f"({better} is better; mean [{100 * th.confidence:g} % bootstrap CI] over seeds) against "
-                          + "; ".join(parts) + f" on the same split (HRSNN mean {hr['mean']:.4g})."]
+                          + "; ".join(parts) + " on the same split."]
         return "\n".join(lines) + "\n"
 
     def summary_ci(self, arm: str, metric: str = "task_metric") -> dict:

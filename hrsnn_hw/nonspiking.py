@@ -50,7 +50,7 @@ class EchoStateNetwork:
     n_units: int = 200
     spectral_radius: float = 0.9
     input_scaling: float = 1.0
-    leak: float = 1.0
+    leak: float = 0.3
     density: float = 0.1
     seed: int = 0
 
@@ -65,7 +65,7 @@ class EchoStateNetwork:
     def weights(self, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(W, W_in, b)`` for ``n_in`` input channels (deterministic for ``seed``)."""
         rng = np.random.default_rng([int(self.seed), 0xE5])
-        w = rng.standard_normal((self.n_units, self.n_units)) * (rng.random((self.n_units, self.n_units)) < self.density)
+        w = rng.uniform(-1.0, 1.0, (self.n_units, self.n_units)) * (rng.random((self.n_units, self.n_units)) < self.density)
         radius = float(np.max(np.abs(np.linalg.eigvals(w)))) if self.n_units > 1 else float(abs(w[0, 0]))
         w = w * (self.spectral_radius / radius) if radius > 0 else w
         w_in = rng.uniform(-self.input_scaling, self.input_scaling, (self.n_units, n_in))

@@ -143,3 +143,13 @@ def test_quick_ablation_json_holds_the_arms_controls_and_references(tmp_path):
     assert set(doc["references"]) == {"linear", "esn"}
     for name in ("ablation.json", "ablation.md", "ablation.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize("args, parameter", [(["--seeds", "2"], "--seeds"), (["--controls", "bogus"], "--controls"),
+                                             (["--control-arms", "nope"], "--control-arms"),
+                                             (["--references", "svm"], "--references")])
+def test_bad_options_exit_2_naming_the_option(capsys, tmp_path, args, parameter):
+    from hrsnn_hw.cli import main
+    code = main(["ablation", "--json", "--out", str(tmp_path), *args])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 2 and doc["parameter"] == parameter

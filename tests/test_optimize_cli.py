@@ -55,7 +55,7 @@ def test_log_flag_and_quick_defaults(tmp_path):
     args = build_parser().parse_args(["optimize", "--quick", "--out", str(tmp_path), "--param",
                                       "populations.exc.tau_m.mean=0.005:0.1", "--log"])
     config = build_config(args)
-    assert config.space.params[0].log and config.budget == 6 and config.reeval_seeds == 2 and config.quick
+    assert config.space.params[0].log and config.budget == 4 and config.reeval_seeds == 2 and config.quick
     assert config.storage == str(tmp_path / "study.journal")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["optimize", "--log"])

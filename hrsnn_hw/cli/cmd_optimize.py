@@ -86,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=int, default=None, help="STDP training epochs (evaluator default if omitted)")
     g = parser.add_argument_group("study")
     g.add_argument("--budget", type=int, default=None,
-                   help="number of COMPLETE trials the study should hold, across resumes (default 40; --quick 6)")
+                   help="number of COMPLETE trials the study should hold, across resumes, in each of the HRSNN and the tuned-MRSNN studies (default 40; --quick 4)")
     g.add_argument("--sampler", default="gp", choices=["gp", "tpe", "random", "nsga2", "optuna-gp"],
                    help="gp: scikit-learn GP + expected improvement (default); optuna-gp needs torch")
     g.add_argument("--n-startup", type=int, default=None, help="quasi-random trials before the GP (default: auto)")
@@ -154,7 +154,7 @@ def build_config(args: argparse.Namespace):
         space = read_space_file(Path(args.space) if args.space else _reference_file("search_space.json"))
         if args.param:
             space = space.merged(space_from_cli(args.param))
-    budget = args.budget if args.budget is not None else (6 if args.quick else 40)
+    budget = args.budget if args.budget is not None else (4 if args.quick else 40)
     reeval = args.reeval_seeds if args.reeval_seeds is not None else (2 if args.quick else 5)
     # quick and full studies differ in setup, so by default they live apart
     out = Path(args.out) if args.out else Path("runs") / "optimize" / (args.study_name + ("_quick" if args.quick else ""))
@@ -213,6 +213,12 @@ def run(args: argparse.Namespace) -> dict:
     if not getattr(args, "json", False):
         out["_text"] = _text(result)
     if not args.worker_only and result.best is None:
-        raise CheckFailed(out, "no trial satisfies the constraints" if result.trials.get("complete")
-                          else "no trial completed")
+        if not result.trials.get("complete"):
+            raise CheckFailed(out, "no trial completed")
+        best_mc = max((p["mc"] for p in result.mc_activity_front), default=None)
+        bounds = ", ".join(f"{text} (= {value:.4g})" if "mrsnn" in text else text
+                           for text, value in result.constraint_values.items())
+        found = f"; the most MC found was {best_mc:.4g}" if best_mc is not None else ""
+        raise CheckFailed(out, f"no trial of {result.trials['complete']} satisfies the constraints {bounds}{found}; "
+                               "raise --budget, or see summary.md and mc_activity.png")
     return out

@@ -188,8 +188,9 @@ def plot_mc_activity(studies: dict, path: Path, *, floor: float | None = None,
         color = f"C{k}"
         feas = [p for p in s["points"] if p["feasible"]]
         infeas = [p for p in s["points"] if not p["feasible"]]
-        ax.scatter([p["activity"] for p in feas], [p["mc"] for p in feas], s=14, color=color, alpha=0.6,
-                   label=f"{label} trials")
+        if feas:
+            ax.scatter([p["activity"] for p in feas], [p["mc"] for p in feas], s=14, color=color, alpha=0.6,
+                       label=f"{label} trials")
         if infeas:
             ax.scatter([p["activity"] for p in infeas], [p["mc"] for p in infeas], s=14, marker="x", color=color,
                        alpha=0.5, label=f"{label} infeasible")
