@@ -31,7 +31,7 @@ import numpy as np
 from . import artifacts
 from .arrays import frozen_array
 from .encoding import EncodedInput, encode
-from .errors import ArtifactError, BackendError, DataError
+from .errors import ArtifactError, DataError
 from .io import to_jsonable
 from .records import SpikeRecord
 from .spec import NetworkSpec, build_spec, read_spec_file

@@ -78,7 +78,8 @@ class Thresholds:
         c = f"{100 * self.confidence:g} %"
         drop = f"-{pct(self.activity_drop)}" if self.activity_drop else "0"
         return [f"Unit of analysis: the seed (one paired value per seed and claim); {c} paired bootstrap "
-                f"confidence intervals (BCa, expanded for small samples, {self.n_resamples} resamples) of the mean per-seed relative change; "
+                f"confidence intervals (BCa, expanded for small samples, {self.n_resamples} resamples) of the mean "
+                f"per-seed relative change; "
                 f"no verdict below {self.min_seeds} seeds.",
                 f"Claim 1 is supported when the interval of the relative MC change (heterogeneous minus homogeneous "
                 f"neurons, averaged over both STDP arms within a seed) lies above {pct(self.mc_gain)}, and "

@@ -114,3 +114,21 @@ def test_the_mc_activity_front_is_reported_as_table_and_figure(design, tmp_path)
     assert mc_activity_front([]) == []
     assert Path(result.files["figures"]["mc_activity"]).stat().st_size > 0
     assert "trials no other trial beats on both MC and activity" in Path(result.files["summary"]).read_text()
+
+
+def test_the_same_network_under_two_labels_is_evaluated_once(design, tmp_path):
+    from hrsnn_hw.optimize.reeval import reevaluate
+    calls = []
+
+    def counting(d, task, **kw):
+        calls.append((d.get("name"), kw["seed"]))
+        return silence_wins(d, task, **kw)
+
+    config = _config(design, tmp_path, [f"{CV}=0:1.5"], reeval_seeds=3)
+    renamed = dict(design, name="tuned", description="another name, the same network")
+    other = dict(design, populations={**design["populations"], "exc": {**design["populations"]["exc"], "tau_m": 0.03}})
+    re = reevaluate(config, {"reference_hrsnn": design, "tuned_mrsnn": renamed, "optimized": other}, counting)
+    assert len(calls) == 6  # 2 distinct networks x 3 seeds
+    assert re["designs"]["tuned_mrsnn"]["same_network_as"] == "reference_hrsnn"
+    assert re["designs"]["tuned_mrsnn"]["mc"]["values"] == re["designs"]["reference_hrsnn"]["mc"]["values"]
+    assert re["paired"]["tuned_mrsnn"]["mc"]["effect"]["n"] == 3

@@ -86,7 +86,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=int, default=None, help="STDP training epochs (evaluator default if omitted)")
     g = parser.add_argument_group("study")
     g.add_argument("--budget", type=int, default=None,
-                   help="number of COMPLETE trials the study should hold, across resumes, in each of the HRSNN and the tuned-MRSNN studies (default 40; --quick 4)")
+                   help="number of COMPLETE trials the study should hold, across resumes, in each of the HRSNN and "
+                        "the tuned-MRSNN studies (default 40; --quick 4)")
     g.add_argument("--sampler", default="gp", choices=["gp", "tpe", "random", "nsga2", "optuna-gp"],
                    help="gp: scikit-learn GP + expected improvement (default); optuna-gp needs torch")
     g.add_argument("--n-startup", type=int, default=None, help="quasi-random trials before the GP (default: auto)")

@@ -10,6 +10,7 @@ optimised design over each other design (seed by seed, with a bootstrap interval
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Mapping
 
 import numpy as np
@@ -23,6 +24,12 @@ REPORTED = ("mc", "activity", "efficiency", "task_metric", "spikes_per_inference
 PAIRED = ("efficiency", "mc", "activity", "task_metric")
 
 __all__ = ["REPORTED", "PAIRED", "reevaluate", "mc_check", "summarise"]
+
+
+def _network_key(design: Mapping[str, Any]) -> str:
+    """What a design computes: everything but its name and description."""
+    return json.dumps({k: v for k, v in design.items() if k not in ("name", "description")}, sort_keys=True,
+                      default=str)
 
 
 def _diff(a: Any, b: Any) -> float | None:
@@ -69,23 +76,30 @@ def reevaluate(config: StudyConfig, designs: Mapping[str, Mapping[str, Any]],
         "paired": {label: {metric: summary of optimised - label, with "effect" (bootstrap interval)}}}``.
     """
     seeds = config.reeval_seed_list
+    # Designs that are the same network (e.g. a tuned MRSNN whose best trial is the reference)
+    # are evaluated once and reported under each label.
+    first_label: dict[str, str] = {}
+    same_as = {label: first_label.setdefault(_network_key(designs[label]), label) for label in designs}
     jobs = [EvalJob(label=label, design=designs[label], task=config.task, seed=s,
                     options={"quick": config.quick, "profile": config.profile, "epochs": config.epochs})
-            for label in designs for s in seeds]
+            for label in designs if same_as[label] == label for s in seeds]
     outcomes = evaluate_many(jobs, evaluator, workers=max(1, min(workers, len(jobs))))
     per: dict[str, dict[int, dict]] = {label: {} for label in designs}
     errors: dict[str, list[str]] = {label: [] for label in designs}
     for o in outcomes:
-        if o.ok:
-            per[o.job.label][o.job.seed] = o.metrics
-        else:
-            errors[o.job.label].append(f"seed {o.job.seed}: {o.error}")
+        for label in (lb for lb in designs if same_as[lb] == o.job.label):
+            if o.ok:
+                per[label][o.job.seed] = o.metrics
+            else:
+                errors[label].append(f"seed {o.job.seed}: {o.error}")
     out: dict[str, Any] = {"seeds": seeds, "designs": {}, "paired": {}}
     for label in designs:
         rows = [per[label][s] for s in seeds if s in per[label]]
         entry: dict[str, Any] = {m: summarise([r.get(m) for r in rows]) for m in REPORTED}
         entry["task_metric_name"] = next((r.get("task_metric_name") for r in rows if r.get("task_metric_name")), None)
         entry["errors"] = errors[label]
+        if same_as[label] != label:
+            entry["same_network_as"] = same_as[label]
         out["designs"][label] = entry
     if "optimized" in per:
         higher = config.task_metric.higher_is_better

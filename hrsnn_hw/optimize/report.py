@@ -57,6 +57,11 @@ def comparison_table(reeval: Mapping[str, Any], config: StudyConfig, *, mc_check
     lines.append("")
     lines.append(f"Mean ± sample std over {n} fresh seed(s) {reeval.get('seeds')} not used in the search "
                  f"(task {config.task}{', quick' if config.quick else ''}).")
+    for key in ORDER:
+        other = (designs.get(key) or {}).get("same_network_as")
+        if other:
+            lines.append(f"The {LABELS[key]} is the same network as the {LABELS[other]} (its search found nothing "
+                         "better): the same runs are shown for both.")
     paired = reeval.get("paired", {})
     if paired:
         conf = next((e["effect"]["ci_difference"]["confidence"] for p in paired.values() for e in p.values()

@@ -22,7 +22,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import DataError
-from ..experiment import ExperimentConfig, PreparedTask, make_spec, measure, measure_with_records, prepare_task, train_spec
+from ..experiment import (ExperimentConfig, PreparedTask, make_spec, measure, measure_with_records, prepare_task,
+                          train_spec)
 from ..io import write_json_atomic, write_text_atomic
 from ..profiles import available_profiles, load_profile
 from ..records import SpikeRecord
