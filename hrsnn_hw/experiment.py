@@ -336,12 +336,17 @@ class Measurement:
         return float(spike_efficiency(self.memory.mc, self.memory.activity, on_zero="nan"))
 
     def scalars(self) -> dict[str, Any]:
-        """The JSON-friendly numbers every report and the optimiser read, by their flat names."""
+        """The JSON-friendly numbers every report and the optimiser read, by their flat names
+        (the MC protocol's scalar and table-valued details included; its curves are not)."""
         t = self.task
-        return {"mc": self.memory.mc, "activity": self.memory.activity, "efficiency": self.efficiency,
-                "task_metric": t.metric, "task_metric_name": t.metric_name, "higher_is_better": t.higher_is_better,
-                "train_metric": t.train_metric, "task_activity": t.activity,
-                "spikes_per_inference": t.spikes_per_inference, "steps_per_inference": t.steps_per_inference}
+        out = {"mc": self.memory.mc, "activity": self.memory.activity, "efficiency": self.efficiency,
+               "task_metric": t.metric, "task_metric_name": t.metric_name, "higher_is_better": t.higher_is_better,
+               "train_metric": t.train_metric, "task_activity": t.activity,
+               "spikes_per_inference": t.spikes_per_inference, "steps_per_inference": t.steps_per_inference}
+        for key, value in self.memory.details.items():
+            if key not in out and (isinstance(value, (bool, int, float, str, np.number)) or isinstance(value, Mapping)):
+                out[key] = to_jsonable(value)
+        return out
 
     def summary(self) -> dict[str, Any]:
         """:meth:`scalars` plus the per-delay MC curve, the MC protocol's details and the predictions

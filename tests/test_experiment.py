@@ -97,6 +97,7 @@ def test_measurement_is_a_frozen_loadable_artifact(tmp_path, suffix):
     s = m.scalars()
     assert s["mc"] == 1.5 and s["task_metric"] == 0.8 and s["task_metric_name"] == "accuracy"
     assert "y_pred" not in s and m.summary()["y_pred"] == [0, 2, 1]
+    assert s["chance"] == 0.01 and s["protocol"] == "thermometer"  # the MC protocol's scalar details
     with pytest.raises(dataclasses.FrozenInstanceError):
         m.seed = 4
     with pytest.raises(ValueError):
