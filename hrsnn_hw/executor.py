@@ -96,24 +96,29 @@ class LocalProcessExecutor:
         pool = cf.ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)), mp_context=mp.get_context("spawn"),
                                       initializer=_die_with_parent, initargs=(os.getpid(),))
         futures: dict[cf.Future, int] = {}
+        finished = False
         try:
             for i, args in enumerate(jobs):
                 futures[pool.submit(fn, *args)] = i
             for fut in cf.as_completed(futures):
                 yield futures[fut], fut.result()
+            finished = True
         finally:
-            # On an error or an interrupt: drop queued jobs and stop the workers now, not after
-            # the jobs they are running (which can take minutes). The pool keeps its processes
-            # in a private attribute; without it, they still end with this process.
-            for fut in futures:
-                fut.cancel()
-            procs = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for proc in procs:
-                if proc.is_alive():
-                    proc.terminate()
-            for proc in procs:
-                proc.join(timeout=10)
+            if finished:
+                pool.shutdown(wait=True)
+            else:
+                # An error or an interrupt: drop queued jobs and stop the workers now, not after
+                # the jobs they are running (which can take minutes). The pool keeps its
+                # processes in a private attribute; without it they still end with this process.
+                for fut in futures:
+                    fut.cancel()
+                procs = list((getattr(pool, "_processes", None) or {}).values())
+                pool.shutdown(wait=False, cancel_futures=True)
+                for proc in procs:
+                    if proc.is_alive():
+                        proc.terminate()
+                for proc in procs:
+                    proc.join(timeout=10)
 
 
 def default_workers(n_jobs: int | None = None, cap: int = 4) -> int:
