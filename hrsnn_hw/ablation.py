@@ -215,7 +215,8 @@ class AblationResult:
                      "hatched: controls)", fontsize=10)
         ax = bottom.subplots(1, 1)
         rows = [(row["short"], row["effect"]) for claim in self.claims.values() for row in claim["tests"]]
-        rows += [(f"{ARM_SHORT[arm]}: trained - {c}, {m}", eff) for arm, per in self.controls.items()
+        names = {"mc": "MC", "task_metric": self.task_metric_name}
+        rows += [(f"{ARM_SHORT[arm]}: trained - {c}, {names.get(m, m)}", eff) for arm, per in self.controls.items()
                  for c, entry in per.items() for m, eff in entry["effects"].items()]
         y = np.arange(len(rows))[::-1]
         for yi, (label, eff) in zip(y, rows):
