@@ -15,7 +15,7 @@ from ..errors import HrsnnError
 from ..io import write_json_atomic
 from ..mapping import INPUT_MODES, STRATEGIES
 from ..profiles import available_profiles
-from ..quantize.network import QuantizedNetwork
+from ..fixedpoint import QuantizedNetwork
 from ..records import SpikeRecord
 
 NAME = "energy"
