@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import os
 import warnings
 import zipfile
 import zlib
@@ -107,7 +108,7 @@ class OptimizeError(HrsnnError, RuntimeError):
 
 
 class StudyMismatchError(OptimizeError, ValueError):
-    """A study exists with another setup and cannot be resumed with this one (bad input)."""
+    """The study given cannot be used: made with another setup, or not a study storage (bad input)."""
 
 
 class LossyConversionWarning(UserWarning):
@@ -142,7 +143,9 @@ def clean_errors(error: type[HrsnnError], parameter: str, hint: str) -> Callable
             except HrsnnError:
                 raise
             except MALFORMED as exc:
+                first = args[0] if args else None
+                value = str(first) if isinstance(first, (str, os.PathLike)) else None
                 raise error(f"malformed input ({type(exc).__name__}: {str(exc)[:300]})", parameter=parameter,
-                            hint=hint) from None
+                            value=value, hint=hint) from None
         return wrapper  # type: ignore[return-value]
     return deco

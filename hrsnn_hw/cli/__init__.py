@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Heterogeneous recurrent spiking networks, from design to a measured neuromorphic deployment.",
         epilog=EXIT_CODE_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"hrsnn-hw {__version__}")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # `hrsnn-hw --json` alone
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for mod in _discover():
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import HrsnnError
 from ..io import safe_filename
-from .validate import existing_file, positive_float, positive_int, seed_value
+from .validate import existing_file, load_input_artifact, positive_float, positive_int, seed_value
 
 NAME = "nir"
 HELP = "exchange networks with other neuromorphic tools via NIR (export / import)"
@@ -138,7 +138,7 @@ def _import(args: argparse.Namespace) -> dict:
     from ..interchange import import_nir, load_nir
     from ..spec import save_spec
     out = _out_dir(args)
-    graph = load_nir(args.file)
+    graph = load_input_artifact(load_nir, args.file, "FILE.nir")
     result_import = import_nir(graph, dt=args.dt, populations=_parse_populations(args.populations),
                                decay=args.decay, name=args.name)
     spec = result_import.spec

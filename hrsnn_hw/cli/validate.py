@@ -281,6 +281,9 @@ def check_pipeline(args: argparse.Namespace) -> None:
     args._memory_estimate = total.as_dict()
     for parameter, ref in designs:
         check_design(ref, parameter=parameter, max_memory=limit)
+    from ..tasks import known_tasks, load_task
+    if args.task not in known_tasks():
+        load_task(args.task, quick=quick)  # a user's file: every DataError now, not after training starts
 
 
 def load_input_artifact(load: Callable[[Any], Any], path: Path, parameter: str) -> Any:

@@ -69,7 +69,7 @@ def storage_url(storage: str | os.PathLike) -> str:
         return text
     path = Path(text).absolute()
     if path.is_dir():
-        raise OptimizeError("the study storage is a folder", parameter="--storage", value=text,
+        raise StudyMismatchError("the study storage is a folder", parameter="--storage", value=text,
                             hint="give a database file, e.g. runs/opt/study.db, or a URL")
     if path.exists() and path.stat().st_size:
         with open(path, "rb") as fh:

@@ -46,17 +46,22 @@ def file_digest(path: str | Path) -> str:
     return _sha256(Path(path))[:16]
 
 
-@functools.lru_cache(maxsize=None)
-def package_digest() -> str:
-    """SHA-256 over the package's code and bundled data (every ``hrsnn_hw/**/*.py`` and the
-    bundled designs and profiles): part of every stage key, so a code change recomputes."""
-    root = Path(__file__).resolve().parent.parent
+def tree_digest(root: str | Path) -> str:
+    """SHA-256 over every ``.py``/``.json``/``.toml`` file under ``root`` (paths and contents)."""
+    root = Path(root)
     h = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.suffix in _CODE_SUFFIXES and p.is_file()
                        and "__pycache__" not in p.parts):
         h.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
         h.update(_sha256(path).encode("ascii") + b"\0")
     return h.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def package_digest() -> str:
+    """Digest of the package's code and bundled data (every ``hrsnn_hw/**/*.py`` and the bundled
+    designs and profiles): part of every stage key, so that a code change recomputes."""
+    return tree_digest(Path(__file__).resolve().parent.parent)
 
 
 def _damage(directory: Path, checksums: dict[str, str]) -> str | None:
