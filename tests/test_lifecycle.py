@@ -190,149 +190,148 @@ def test_reaping_never_touches_unrelated_processes_or_files(tmp_path):
         other.wait()
 
 
-# -- Lava: kill -9 and SIGTERM during deploy ------------------------------------------------------
+# -- a real run: SIGTERM at every stage, kill -9 and a group kill while Lava runs ----------------
 
 def _recorded(out: Path) -> dict:
     from hrsnn_hw.rundir import _read_resources
     return _read_resources(out)
 
 
-def _start_deploy(out: Path, *extra: str, new_session: bool = False) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, "deploy", "--quick", "--baseline", "none", "--lava-samples", "3", "--out", str(out),
-                             "--quiet", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            start_new_session=new_session)
+def _lava_live(out: Path, pid: int):
+    """Segments of a running Lava network (recorded in --out and present), once its workers run."""
+    shm = [s for s in _recorded(out)["shm"] if Path(f"/dev/shm/{s}").exists()]
+    return shm if len(shm) >= 4 and len(_descendants(pid)) >= 3 else None
 
 
-def _wait_for_live_lava(proc: subprocess.Popen, out: Path) -> tuple[set[int], list[str]]:
-    """Wait until Lava runs (workers forked, segments recorded); return the run's processes and segments."""
-    seen: set[int] = set()
-
-    def live():
-        seen.update(_descendants(proc.pid))
-        rec = _recorded(out)
-        shm = [s for s in rec["shm"] if Path(f"/dev/shm/{s}").exists()]
-        return shm if (proc.poll() is None and len(shm) >= 4 and len(_descendants(proc.pid)) >= 3) else None
-
-    shm = _wait_for(live, 900, poll=0.05)
-    assert shm, f"Lava never ran (exit {proc.poll()}): {proc.stderr.read() if proc.poll() is not None else ''}"
-    seen.update(_descendants(proc.pid))
-    return seen, shm
-
-
-@pytest.mark.slow
-@pytest.mark.lava
-@pytest.mark.brian2
-def test_kill_minus_9_during_deploy_leaves_no_process_and_no_segment(tmp_path):
-    out = tmp_path / "run"
-    proc = _start_deploy(out)
-    try:
-        pids, shm = _wait_for_live_lava(proc, out)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-        t0 = time.monotonic()
-        gone = _wait_for(lambda: not _alive(pids) and not [s for s in shm if Path(f"/dev/shm/{s}").exists()],
-                         GONE_WITHIN_S)
-        assert gone, (f"after {time.monotonic() - t0:.1f} s: processes {_alive(pids)}, "
-                      f"segments {[s for s in shm if Path(f'/dev/shm/{s}').exists()]}")
-    finally:
-        proc.kill()
-        proc.communicate()
-
-
-@pytest.mark.slow
-@pytest.mark.lava
-@pytest.mark.brian2
-def test_group_kill_during_deploy_is_reaped_by_the_next_run(tmp_path):
-    # SIGKILL to the whole process group (a scheduler's kill) also takes Python's resource
-    # tracker, which would otherwise unlink the segments: the next run of --out does it
-    out = tmp_path / "run"
-    proc = _start_deploy(out, new_session=True)
-    try:
-        pids, shm = _wait_for_live_lava(proc, out)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-        assert _wait_for(lambda: not _alive(pids), GONE_WITHIN_S), f"processes left: {_alive(pids)}"
-        nxt = subprocess.run([*CLI, "spec", "hrsnn", "--out", str(out), "--json"], capture_output=True, text=True,
-                             cwd=ROOT, timeout=300)
-        assert nxt.returncode == 0, nxt.stderr
-        left = [s for s in shm if Path(f"/dev/shm/{s}").exists()]
-        assert not left, f"segments left after the next run: {left}"
-    finally:
-        with_pg = proc.poll() is None
-        if with_pg:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-
-
-@pytest.mark.slow
-@pytest.mark.lava
-@pytest.mark.brian2
-def test_sigterm_during_deploy_stops_cleanly(tmp_path):
-    out = tmp_path / "run"
-    proc = _start_deploy(out)
-    try:
-        pids, shm = _wait_for_live_lava(proc, out)
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=300)
-        assert proc.returncode == 143, err
-        assert "Traceback" not in err
-        assert _wait_for(lambda: not _alive(pids) and not [s for s in shm if Path(f"/dev/shm/{s}").exists()],
-                         GONE_WITHIN_S)
-    finally:
-        proc.kill()
-        proc.communicate()
-
-
-# SIGTERM at every stage of `run`: one folder, each run resumes from the cache and is stopped
-# at the next stage. "report" is signalled once the energy stage is done.
-STAGE_MARKS = [("train", "[train-hrsnn] running"), ("float", "[float-hrsnn] running"),
-               ("quantize", "[quantize-hrsnn] running"), ("fixed", "[fixed-hrsnn] running"),
-               ("deploy", "[deploy-hrsnn] running"), ("verify", "[verify-hrsnn] running"),
-               ("energy", "[energy] running"), ("report", "[energy] done")]
+# One folder for the whole sequence: each run resumes from the cache and is stopped in the
+# next stage, so the network is trained once. (stage, how the run is stopped, when: a line of
+# pipeline.log, or "lava" = Lava's workers and shared memory exist)
+SEQUENCE = [("train", "term", "[train-hrsnn] running"), ("float", "term", "[float-hrsnn] running"),
+            ("quantize", "term", "[quantize-hrsnn] running"), ("fixed", "term", "[fixed-hrsnn] running"),
+            ("deploy", "term", "lava"), ("deploy", "ctrl-c", "lava"), ("deploy", "kill", "lava"),
+            ("deploy", "group-kill", "lava"),
+            ("verify", "term", "[verify-hrsnn] running"), ("energy", "term", "[energy] running"),
+            ("report", "term", "[energy] done")]
 
 
 @pytest.fixture(scope="module")
 def shared_run(tmp_path_factory):
-    return tmp_path_factory.mktemp("sigterm") / "run"
+    return tmp_path_factory.mktemp("signals") / "run"
 
 
 @pytest.mark.slow
 @pytest.mark.lava
 @pytest.mark.brian2
-@pytest.mark.parametrize("stage,mark", STAGE_MARKS, ids=[s for s, _ in STAGE_MARKS])
-def test_sigterm_at_each_stage_of_run(stage, mark, shared_run):
+@pytest.mark.parametrize("stage,how,when", SEQUENCE, ids=[f"{s}-{h}" for s, h, _ in SEQUENCE])
+def test_a_stopped_run_leaves_no_process_and_no_segment(stage, how, when, shared_run):
     out = shared_run
     log = out / "pipeline.log"
     offset = log.stat().st_size if log.exists() else 0
     proc = subprocess.Popen([*CLI, "run", "--quick", "--baseline", "none", "--energy-profiles", "loihi2,cpu",
-                             "--out", str(out), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT)
+                             "--lava-samples", "3", "--out", str(out), "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=how in ("group-kill", "ctrl-c"))
     seen: set[int] = set()
+    segments: list[str] = []
 
     def reached():
         seen.update(_descendants(proc.pid))
         if proc.poll() is not None:
             return True
+        if when == "lava":
+            live = _lava_live(out, proc.pid)
+            if live:
+                segments.extend(live)
+            return bool(live)
         try:
             with open(log, encoding="utf-8", errors="replace") as fh:
                 fh.seek(offset)
-                return mark in fh.read()
+                return when in fh.read()
         except OSError:
             return False
 
     try:
         assert _wait_for(reached, 900, poll=0.05)
-        proc.send_signal(signal.SIGTERM)
+        seen.update(_descendants(proc.pid))
+        if how == "term":
+            proc.send_signal(signal.SIGTERM)
+        elif how == "ctrl-c":  # a terminal's Ctrl-C reaches the whole foreground process group
+            os.killpg(proc.pid, signal.SIGINT)
+        elif how == "kill":
+            proc.send_signal(signal.SIGKILL)
+        else:  # a scheduler's kill: the whole process group, Python's resource tracker included
+            os.killpg(proc.pid, signal.SIGKILL)
         _, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    # a stage may finish between the log line and the signal: then the run ends normally
-    assert proc.returncode in (143, 0), err
-    assert "Traceback" not in err
-    if proc.returncode == 143:
-        assert "terminated by SIGTERM" in err
-    rec = _recorded(out)
-    assert _wait_for(lambda: not _alive(seen) and not [s for s in rec["shm"] if Path(f"/dev/shm/{s}").exists()],
-                     GONE_WITHIN_S), f"left after SIGTERM at {stage}: {_alive(seen)}"
+    segments += _recorded(out)["shm"]
+
+    def leftovers():
+        return _alive(seen), [s for s in segments if Path(f"/dev/shm/{s}").exists()]
+
+    if how in ("term", "ctrl-c"):
+        # a stage may finish between the log line and the signal: then the run ends normally
+        code = 143 if how == "term" else 130
+        assert proc.returncode in (code, 0), err
+        assert "Traceback" not in err  # not from the run, not from any of Lava's workers
+        if proc.returncode == code:
+            assert ("terminated by SIGTERM" if how == "term" else "interrupted") in err
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    if how == "group-kill":
+        assert _wait_for(lambda: not leftovers()[0], GONE_WITHIN_S), f"processes left: {leftovers()[0]}"
+        # nothing is left to unlink the segments but the next run of the same --out
+        nxt = subprocess.run([*CLI, "spec", "hrsnn", "--out", str(out), "--json"], capture_output=True, text=True,
+                             cwd=ROOT, timeout=300)
+        assert nxt.returncode == 0, nxt.stderr
+        assert not leftovers()[1], f"segments left after the next run: {leftovers()[1]}"
+    else:
+        assert _wait_for(lambda: leftovers() == ([], []), GONE_WITHIN_S), \
+            f"left {GONE_WITHIN_S:g} s after stopping at {stage}: {leftovers()}"
+    if stage == "deploy" and how != "group-kill":
+        assert segments and seen, "the run was not stopped while Lava ran"
+
+
+@pytest.mark.slow
+def test_killing_optimize_stops_its_workers_and_resume_loses_no_trial(tmp_path):
+    """kill -9 of `optimize --workers 2`: its workers die with it (SIGTERM from the kernel, so
+    they re-queue their trials), and a resume completes the budget with no trial lost."""
+    import optuna
+
+    from hrsnn_hw.optimize.store import open_storage, retried_from
+    out = tmp_path / "opt"
+    def args(evaluator: str) -> list[str]:
+        return [*CLI, "optimize", "--evaluator", f"hrsnn_hw.optimize.synthetic:{evaluator}", "--budget", "12",
+                "--workers", "2", "--out", str(out), "--quiet", "--no-figures", "--reeval-seeds", "0",
+                "--n-startup", "3", "--param", "populations.exc.tau_m.cv=0:1.5", "--sampler", "random"]
+    proc = subprocess.Popen(args("evaluate_stalling"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT)
+    try:
+        workers = _wait_for(lambda: _descendants(proc.pid) if len(_descendants(proc.pid)) >= 2
+                            and (out / "study.db").exists() else None, 300)
+        assert workers
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+        def running():
+            try:
+                trials = optuna.load_study(study_name="hrsnn", storage=open_storage(out / "study.db")).get_trials()
+            except Exception:
+                return None
+            return [t for t in trials if t.state.name == "RUNNING" and t.params] or None
+        assert _wait_for(running, 300)
+        workers |= _descendants(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        assert _wait_for(lambda: not _alive(workers), GONE_WITHIN_S), f"workers left: {_alive(workers)}"
+    finally:
+        proc.kill()
+        proc.communicate()
+    resume = subprocess.run(args("evaluate"), capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert resume.returncode == 0, resume.stderr[-2000:]
+    trials = optuna.load_study(study_name="hrsnn", storage=open_storage(out / "study.db")).get_trials()
+    done = [t for t in trials if t.state.name == "COMPLETE"]
+    assert len(done) == 12 and not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
+    failed = [t for t in trials if t.state.name == "FAIL"]
+    for t in failed:  # every trial stopped by the kill was run again
+        assert [d for d in done if retried_from(d) == t.number]

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from ..energy import STATIC_MODES, energy_table, plot_energy, table_json
+from ..energy.estimate import TIME_MODES
 from ..errors import HrsnnError
 from ..io import write_json_atomic
 from ..mapping import INPUT_MODES, STRATEGIES
@@ -97,13 +98,19 @@ def check(args: argparse.Namespace) -> None:
         raise HrsnnError("give one --name per --qnet, or none", parameter="--name",
                          value=f"{len(args.name)} names for {len(args.qnet)} networks")
     t = _time_arg(args.time_per_step)
-    if isinstance(t, float) and not (t > 0 and t < float("inf")):
-        raise HrsnnError("time per step must be a positive number of seconds", parameter="--time-per-step",
-                         value=args.time_per_step, allowed="'profile', 'activity', 'real_time' or seconds > 0")
+    if (isinstance(t, float) and not 0 < t < float("inf")) or (isinstance(t, str) and t not in TIME_MODES):
+        raise HrsnnError("time per step must be a mode or a positive number of seconds", parameter="--time-per-step",
+                         value=args.time_per_step, allowed=f"one of {list(TIME_MODES)} or seconds > 0")
     if not args.qnet:
         if args.out is None:
             args.out = Path("runs/energy")
-        check_design(args.design, parameter="--design", max_memory=args.max_memory)
+        design = check_design(args.design, parameter="--design", max_memory=args.max_memory)
+        names = [str(design.get("name", Path(args.design).stem)), "mrsnn"]
+    else:
+        names = list(args.name)
+    if args.reference is not None and names and args.reference not in names:
+        raise HrsnnError("unknown reference design", parameter="--reference", value=args.reference,
+                         allowed=f"one of {names}")
 
 
 def run(args: argparse.Namespace) -> dict:

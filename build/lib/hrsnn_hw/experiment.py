@@ -1,0 +1,328 @@
+"""Train and measure one design on one task: MC, spiking activity, E and the task metric.
+
+This is the measurement every report rests on (the README's comparison, the 2x2
+ablation, the optimiser's objective, the pipeline). The simulator is a parameter
+(:class:`Simulator`): the Brian2 float reference by default, or any callable that maps an
+input raster to a :class:`~hrsnn_hw.records.SpikeRecord` (the fixed-point golden model, Lava).
+
+Definitions (see ``../shared/docs/hrsnn-model.md``):
+
+* memory capacity MC: the trained network is driven by i.i.d. uniform input u(t), one value
+  per frame, thermometer-coded onto the network's input channels (deterministic, so encoder
+  noise does not mask the network's memory); the state of frame t is
+  the spike count of every neuron during that frame (no extra filtering, so the memory
+  measured is the network's own); one ridge readout per delay k = 1..K reconstructs
+  u(t - k); MC = sum of held-out squared correlations;
+* spiking activity S: spikes per neuron per time step during the MC drive (the same run
+  that MC is measured on); ``task_activity`` is the same figure on the task's test set;
+* E = MC / S;
+* task metric: accuracy (classification) or NRMSE at the task's horizon (prediction) of a
+  ridge readout on spike-count features of the test split, fitted on the training split.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .encoding import EncodedInput, encode
+from .errors import DataError
+from .records import SpikeRecord
+from .spec import NetworkSpec, build_spec, read_spec_file
+from .tasks import load_task
+from .tasks.datasets import TaskData
+from .tasks.features import binned_counts, frame_states
+from .tasks.memory_capacity import mc_input, memory_capacity
+from .tasks.metrics import spike_efficiency
+from .tasks.readout import evaluate_classification, evaluate_prediction
+
+Simulator = Callable[[np.ndarray, np.ndarray], SpikeRecord]
+
+
+#: The encoder ``encoding="auto"`` picks, by task kind.
+AUTO_ENCODING: dict[str, tuple[str, dict]] = {
+    "classification": ("level_crossing", {"delta": 0.1, "initial": "zero"}),
+    "prediction": ("thermometer", {"n_per_channel": 12}),
+}
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """How a design is trained and measured.
+
+    Attributes
+    ----------
+    task : str
+        Task name (see :func:`hrsnn_hw.tasks.load_task`) or a path to a user data file.
+    encoding : str
+        Encoder of the task's series (``"level_crossing"``, ``"send_on_delta"``, ``"rate"``,
+        ``"population"``, ``"thermometer"``), or ``"auto"``: :data:`AUTO_ENCODING` by task kind
+        (sparse level crossing for classification; a 12-level thermometer per channel for
+        prediction, whose one or three channels would otherwise give the network too few inputs).
+    encoding_options : dict
+        Encoder options (e.g. ``{"delta": 0.1}``); with ``"auto"``, overrides of its options.
+    steps_per_frame : int
+        Simulation steps each input frame is held for.
+    epochs : int
+        Unsupervised STDP epochs over the training split.
+    n_stdp_samples : int or None
+        Training samples presented during STDP per epoch (None: all).
+    n_bins : int
+        Time bins of the spike-count features of a classification sample.
+    mc_frames, mc_washout, mc_max_delay : int
+        Length of the memory-capacity drive (frames), frames dropped at its start, and K.
+    mc_alpha : float
+        Ridge penalty of the per-delay MC readouts (on standardised states).
+    readout : str
+        ``"ridge"`` or ``"logistic"`` (classification).
+    target : str or None
+        Brian2 code-generation target (None: chosen by workload size).
+    quick : bool
+        Small task subset and short MC drive.
+    """
+
+    task: str = "japanese_vowels"
+    encoding: str = "auto"
+    encoding_options: Mapping[str, Any] = field(default_factory=dict)
+    steps_per_frame: int = 5
+    epochs: int = 1
+    n_stdp_samples: int | None = None
+    n_bins: int = 3
+    mc_frames: int = 3000
+    mc_washout: int = 50
+    mc_max_delay: int = 20
+    mc_alpha: float = 1.0
+    readout: str = "ridge"
+    target: str | None = None
+    quick: bool = False
+
+    @classmethod
+    def default(cls, quick: bool = False, **overrides: Any) -> "ExperimentConfig":
+        """The documented default, or its quick variant (subset of the task, short MC drive)."""
+        if quick:
+            base = cls(quick=True, mc_frames=1000, mc_washout=30, mc_max_delay=15, n_stdp_samples=40)
+        else:
+            base = cls()
+        return replace(base, **overrides)
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["encoding_options"] = dict(self.encoding_options)
+        return out
+
+
+@dataclass(frozen=True)
+class PreparedTask:
+    """A task with its encoded train and test rasters."""
+
+    task: TaskData
+    train: EncodedInput
+    test: EncodedInput
+    config: ExperimentConfig
+    seed: int
+
+    @property
+    def n_input(self) -> int:
+        return int(self.train.n_channels)
+
+
+def prepare_task(config: ExperimentConfig, seed: int = 0) -> PreparedTask:
+    """Load and encode a task (deterministic for ``seed``)."""
+    task = load_task(config.task, quick=config.quick)
+    method, opts = config.encoding, dict(config.encoding_options)
+    if method == "auto":
+        method, defaults = AUTO_ENCODING[task.kind]
+        opts = {**defaults, **opts}
+    enc_train = encode(task.x_train, task.len_train, method, config.steps_per_frame, seed=seed, **opts)
+    enc_test = encode(task.x_test, task.len_test, method, config.steps_per_frame, seed=seed + 1_000_003, **opts)
+    return PreparedTask(task=task, train=enc_train, test=enc_test, config=config, seed=seed)
+
+
+def load_design(design: str | Mapping[str, Any]) -> dict:
+    """A design dict from a path or a dict (copied)."""
+    if isinstance(design, Mapping):
+        return dict(design)
+    return read_spec_file(design)
+
+
+def make_spec(design: str | Mapping[str, Any], n_input: int, seed: int | None) -> NetworkSpec:
+    """Sample a design for a task's input width; ``seed`` selects the network instance."""
+    return build_spec(load_design(design), n_input=n_input, seed=seed)
+
+
+def brian2_simulator(spec: NetworkSpec, target: str | None = None) -> Simulator:
+    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference."""
+    from .refsim import SimulatorConfig, simulate
+
+    def run(spikes: np.ndarray, lengths: np.ndarray) -> SpikeRecord:
+        config = SimulatorConfig(target=target) if target else SimulatorConfig()
+        return simulate(spec, spikes, lengths, config=config)
+    return run
+
+
+def train_spec(spec: NetworkSpec, prepared: PreparedTask, *, seed: int = 0, progress: bool = False):
+    """Unsupervised STDP training on the (unlabelled) training split; returns a TrainedNetwork."""
+    from .refsim import SimulatorConfig, train
+
+    cfg = prepared.config
+    x, lengths = prepared.train.spikes, prepared.train.sample_lengths
+    if cfg.n_stdp_samples is not None and cfg.n_stdp_samples < x.shape[0]:
+        pick = np.random.default_rng([seed, 7]).choice(x.shape[0], cfg.n_stdp_samples, replace=False)
+        pick.sort()
+        x, lengths = x[pick], lengths[pick]
+    steps = int(lengths.sum()) * cfg.epochs
+    sim_cfg = SimulatorConfig(target=cfg.target) if cfg.target else SimulatorConfig.auto(steps)
+    trained = train(spec, x, lengths, epochs=cfg.epochs, config=sim_cfg, seed=seed, progress=progress)
+    return trained
+
+
+def thermometer_raster(u: np.ndarray, n_channels: int, steps_per_frame: int) -> np.ndarray:
+    """Deterministic thermometer code of a scalar series in [0, 1] on ``n_channels`` channels
+    (see :func:`hrsnn_hw.encoding.thermometer`): the number of active channels is a linear
+    function of u, and no encoder noise hides the network's own memory."""
+    from .encoding import thermometer
+    return thermometer(np.asarray(u, dtype=np.float64).reshape(1, -1, 1), np.array([u.size]), n_channels,
+                       steps_per_frame)
+
+
+def mc_drive(n_input: int, config: ExperimentConfig, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The memory-capacity input u(t) (one i.i.d. uniform value per frame), its thermometer-coded
+    raster on ``n_input`` channels, and the raster's length."""
+    u = mc_input(config.mc_frames, seed=seed)
+    raster = thermometer_raster(u, n_input, config.steps_per_frame)
+    return u, raster, np.array([raster.shape[1]])
+
+
+def frame_counts(record: SpikeRecord, steps_per_frame: int) -> np.ndarray:
+    """Spike counts per neuron and frame of a one-sample record, shape (n_frames, n_neurons)."""
+    n_frames = int(record.sample_lengths[0]) // steps_per_frame
+    spikes = record.spikes[0, : n_frames * steps_per_frame]
+    return spikes.reshape(n_frames, steps_per_frame, -1).sum(axis=1, dtype=np.int64).astype(np.float64)
+
+
+def measure_memory(simulator: Simulator, n_input: int, config: ExperimentConfig, seed: int) -> dict:
+    """MC and spiking activity of a (frozen) network under the MC drive."""
+    u, raster, lengths = mc_drive(n_input, config, seed)
+    record = simulator(raster, lengths)
+    states = frame_counts(record, config.steps_per_frame)
+    result = memory_capacity(states, u, max_delay=config.mc_max_delay, washout=config.mc_washout,
+                             alpha=config.mc_alpha)
+    activity = record.activity()
+    return {"mc": float(result.mc), "mc_per_delay": result.per_delay.tolist(), "activity": activity,
+            "mc_total_spikes": int(record.spikes.sum()), "mc_steps": int(record.sample_lengths.sum()),
+            "record": record}
+
+
+def measure_task(simulator: Simulator, prepared: PreparedTask) -> dict:
+    """Task metric of a frozen network: readout fitted on train features, scored on test."""
+    cfg = prepared.config
+    task = prepared.task
+    rec_train = simulator(prepared.train.spikes, prepared.train.sample_lengths)
+    rec_test = simulator(prepared.test.spikes, prepared.test.sample_lengths)
+    if task.kind == "classification":
+        f_tr = binned_counts(rec_train, cfg.n_bins)
+        f_te = binned_counts(rec_test, cfg.n_bins)
+        res = evaluate_classification(f_tr, task.y_train, f_te, task.y_test, readout=cfg.readout)
+        metric = {"task_metric": float(res["accuracy"]), "task_metric_name": "accuracy",
+                  "higher_is_better": True, "train_metric": float(res["train_accuracy"]),
+                  "y_pred": np.asarray(res["y_pred"])}
+    else:
+        tau = float(cfg.steps_per_frame)
+        f_tr = frame_states(rec_train, cfg.steps_per_frame, tau)
+        f_te = frame_states(rec_test, cfg.steps_per_frame, tau)
+        washout = int(task.metadata.get("suggested_washout", 0))
+        res = evaluate_prediction(f_tr, task.y_train, f_te, task.y_test, task.horizon, washout=washout,
+                                  len_train=task.len_train, len_test=task.len_test)
+        metric = {"task_metric": float(res["nrmse"]), "task_metric_name": "nrmse", "higher_is_better": False,
+                  "train_metric": float(res["train_nrmse"]), "horizon": int(task.horizon),
+                  "y_pred": np.asarray(res["y_pred"])}
+    metric.update({"task_activity": rec_test.activity(),
+                   "spikes_per_inference": float(rec_test.total_spikes_per_sample().mean()),
+                   "steps_per_inference": float(rec_test.sample_lengths.mean()),
+                   "record_train": rec_train, "record_test": rec_test})
+    return metric
+
+
+def measure(simulator: Simulator, prepared: PreparedTask, seed: int) -> dict:
+    """MC, activity, E and the task metric of one frozen network (records included)."""
+    memory = measure_memory(simulator, prepared.n_input, prepared.config, seed)
+    task = measure_task(simulator, prepared)
+    efficiency = spike_efficiency(memory["mc"], memory["activity"], on_zero="nan")
+    return {**memory, **task, "efficiency": float(efficiency)}
+
+
+PUBLIC_KEYS = ("mc", "activity", "efficiency", "task_metric", "task_metric_name", "higher_is_better",
+               "train_metric", "task_activity", "spikes_per_inference", "steps_per_inference")
+
+
+def public(metrics: Mapping[str, Any]) -> dict:
+    """The JSON-friendly scalar part of :func:`measure`'s result."""
+    return {k: metrics[k] for k in PUBLIC_KEYS if k in metrics}
+
+
+def evaluate_design(design: str | Mapping[str, Any], task: str = "japanese_vowels", *, seed: int = 0,
+                    quick: bool = False, profile: str | None = None, epochs: int | None = None,
+                    config: ExperimentConfig | None = None, progress: bool = False) -> dict:
+    """Sample, train (Brian2, STDP) and measure a design; the optimiser's objective.
+
+    Parameters
+    ----------
+    design : path or dict
+        A design file or its parsed content.
+    task : str
+        Task name or data file.
+    seed : int
+        Network instance, encoder, training order and MC drive seed.
+    quick : bool
+        Small configuration (:meth:`ExperimentConfig.default` with ``quick=True``).
+    profile : str, optional
+        When given, also quantize for this hardware profile, run the golden model on the
+        test split and price it: ``energy_per_inference_J``.
+    epochs : int, optional
+        Override the number of STDP epochs.
+
+    Returns
+    -------
+    dict
+        ``mc``, ``activity``, ``efficiency``, ``task_metric``, ``task_metric_name``,
+        ``higher_is_better``, ``spikes_per_inference``, ``energy_per_inference_J`` (or None),
+        ``wall_time_s``.
+    """
+    t0 = time.perf_counter()
+    cfg = config or ExperimentConfig.default(quick=quick, task=task)
+    if epochs is not None:
+        cfg = replace(cfg, epochs=int(epochs))
+    if cfg.epochs < 0:
+        raise DataError("epochs must be >= 0", parameter="epochs", value=cfg.epochs, allowed="integers >= 0",
+                        hint="0 measures the untrained network; 1 (default) is one unsupervised STDP epoch")
+    prepared = prepare_task(cfg, seed=seed)
+    spec = make_spec(design, prepared.n_input, seed)
+    trained = train_spec(spec, prepared, seed=seed, progress=progress) if cfg.epochs > 0 else None
+    net = trained.spec if trained is not None else spec
+    metrics = measure(brian2_simulator(net, cfg.target), prepared, seed)
+    out = public(metrics)
+    out["energy_per_inference_J"] = None
+    if profile is not None:
+        out["energy_per_inference_J"] = energy_per_inference(net, prepared, profile)
+    out["wall_time_s"] = time.perf_counter() - t0
+    return out
+
+
+def energy_per_inference(spec: NetworkSpec, prepared: PreparedTask, profile: str) -> float:
+    """Quantize for ``profile``, run the golden model on the test split, price it (joules)."""
+    from .counting import count_ops
+    from .energy import estimate_energy
+    from .golden import simulate as golden_simulate
+    from .mapping import map_network
+    from .profiles import load_profile
+    from .quantize import quantize
+
+    prof = load_profile(profile)
+    qnet, _ = quantize(spec, prof)
+    record = golden_simulate(qnet, prepared.test.spikes, prepared.test.sample_lengths)
+    placement = map_network(qnet, prof)
+    counts = count_ops(record, qnet, placement)
+    report = estimate_energy(counts, prof, placement)
+    return float(report.total)

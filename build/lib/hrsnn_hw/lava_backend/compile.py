@@ -1,0 +1,188 @@
+"""QuantizedNetwork -> a network of Lava processes (HeteroLIF, or stock LIF as the oracle).
+
+    RingBuffer(input raster) --Dense per synapse group--> neurons.a_in
+    neurons.s_out --Dense per recurrent synapse group--> neurons.a_in     (one-step delay)
+    neurons.s_out --> RasterSink;  neurons.u / .v --RefPort--> StateRecorder (optional)
+
+Every Dense gets ``weight_exp``, ``num_weight_bits`` and ``sign_mode`` explicitly, and the
+network is checked first (:func:`hrsnn_hw.golden.validate.check_network`), so Dense never
+clips or truncates a weight. Projections that can share one matrix without changing any
+result are merged (:func:`hrsnn_hw.golden.kernel.group_projections`): fewer Lava processes,
+each of which is an OS process.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+from lava.magma.core.run_configs import Loihi2SimCfg
+from lava.proc.dense.process import Dense
+from lava.proc.io.source import RingBuffer
+from lava.proc.lif.process import LIF
+from lava.utils.weightutils import SignMode
+
+from ..errors import BackendError, DataError
+from ..golden.formats import FixedFormat, format_of
+from ..golden.kernel import SynapseGroup, group_projections
+from ..golden.validate import check_network
+from .procs.hetero_lif import HeteroLIF
+from .procs.recorder import RasterSink, StateRecorder
+
+SIGN_MODES = {"excitatory": SignMode.EXCITATORY, "inhibitory": SignMode.INHIBITORY, "mixed": SignMode.MIXED}
+FIDELITY_TAGS = {"fixed": "fixed_pt", "float": "floating_pt"}
+
+
+@dataclass
+class LavaNetwork:
+    """The processes of one compiled network (not an artifact: it owns live Lava objects).
+
+    Attributes
+    ----------
+    neurons : HeteroLIF or LIF
+    source : RingBuffer or None
+        Absent when the network has no input synapses.
+    synapses : list of (SynapseGroup, Dense)
+    spike_sink : RasterSink
+    state_recorder : StateRecorder or None
+    num_steps : int
+        Steps the recorders expect (the run must last exactly this long).
+    fidelity : str
+        ``"fixed"`` or ``"float"``.
+    model : str
+        ``"HeteroLIF"`` or ``"LIF"`` (stock).
+    fmt : FixedFormat
+    """
+
+    neurons: object
+    source: object | None
+    synapses: list
+    spike_sink: RasterSink
+    state_recorder: StateRecorder | None
+    num_steps: int
+    fidelity: str
+    model: str
+    fmt: FixedFormat
+    processes: list = field(default_factory=list)
+
+    def run_cfg(self) -> Loihi2SimCfg:
+        return Loihi2SimCfg(select_tag=FIDELITY_TAGS[self.fidelity])
+
+
+def _check_fidelity(fidelity: str) -> None:
+    if fidelity not in FIDELITY_TAGS:
+        raise DataError("unknown fidelity", parameter="fidelity", value=fidelity, allowed=str(tuple(FIDELITY_TAGS)))
+
+
+def _dense(group: SynapseGroup, n_post: int, n_pre: int, fidelity: str) -> Dense:
+    w = group.dense(n_post, n_pre)
+    if fidelity == "float":
+        # Lava's float Dense ignores weight_exp: scale the weights instead (exact in float64)
+        return Dense(weights=w.astype(np.float64) * 2.0 ** group.weight_exp)
+    return Dense(weights=w.astype(np.int32), weight_exp=int(group.weight_exp),
+                 num_weight_bits=int(group.num_weight_bits), sign_mode=SIGN_MODES[group.sign_mode])
+
+
+def _check_raster(qnet, input_raster: np.ndarray | None, num_steps: int) -> np.ndarray | None:
+    if input_raster is None:
+        return None
+    data = np.asarray(input_raster)
+    if data.shape != (qnet.n_input, num_steps):
+        raise DataError("input raster must be (n_input, num_steps)", parameter="input_raster",
+                        value=f"shape {data.shape}", allowed=f"({qnet.n_input}, {num_steps})")
+    return data
+
+
+def _wire(qnet, neurons, input_raster, num_steps: int, fidelity: str, record_states: bool,
+          merge: bool, fmt: FixedFormat, model: str) -> LavaNetwork:
+    n = qnet.n_neurons
+    groups = group_projections(qnet.projections, merge=merge)
+    source = None
+    synapses = []
+    if any(g.source == "input" for g in groups) and qnet.n_input:
+        raster = input_raster if input_raster is not None else np.zeros((qnet.n_input, num_steps))
+        source = RingBuffer(data=raster.astype(np.int32 if fidelity == "fixed" else np.float64))
+    for g in groups:
+        pre = source.s_out if g.source == "input" else neurons.s_out
+        if pre is None:
+            continue
+        dense = _dense(g, n, qnet.n_input if g.source == "input" else n, fidelity)
+        pre.connect(dense.s_in)
+        dense.a_out.connect(neurons.a_in)
+        synapses.append((g, dense))
+    sink = RasterSink(shape=(n,), num_steps=num_steps)
+    neurons.s_out.connect(sink.a_in)
+    recorder = StateRecorder(u=neurons.u, v=neurons.v, num_steps=num_steps) if record_states else None
+    procs = [p for p in (neurons, source, sink, recorder) if p is not None] + [d for _, d in synapses]
+    return LavaNetwork(neurons=neurons, source=source, synapses=synapses, spike_sink=sink,
+                       state_recorder=recorder, num_steps=num_steps, fidelity=fidelity, model=model,
+                       fmt=fmt, processes=procs)
+
+
+def compile_network(qnet, input_raster: np.ndarray | None, num_steps: int, *, fidelity: str = "fixed",
+                    reset_steps: Sequence[int] = (), record_states: bool = False,
+                    merge: bool = True, profile=None) -> LavaNetwork:
+    """Build the HeteroLIF network of ``qnet``.
+
+    Parameters
+    ----------
+    qnet : QuantizedNetwork
+        Checked with :func:`~hrsnn_hw.golden.validate.check_network` first.
+    input_raster : ndarray, shape (n_input, num_steps), or None
+        Replayed by a RingBuffer (column t is sent at Lava step t + 1 and reaches u one step later).
+    num_steps : int
+        Length of the run.
+    fidelity : {"fixed", "float"}
+        Bit-accurate integer model or its float twin.
+    reset_steps : sequence of int
+        Lava time steps (1-based) at which HeteroLIF resets its state and stays silent.
+    record_states : bool
+        Add a StateRecorder for u and v.
+    merge : bool
+        Merge projections that can share one Dense.
+    profile : HardwareProfile or str, optional
+        Fallback for formats missing from ``qnet.formats``.
+    """
+    _check_fidelity(fidelity)
+    fmt = format_of(qnet, profile)
+    check_network(qnet, fmt)
+    raster = _check_raster(qnet, input_raster, num_steps)
+    n = qnet.n_neurons
+    neurons = HeteroLIF(shape=(n,), du=qnet.du, dv=qnet.dv, vth=qnet.vth, bias_mant=qnet.bias_mant,
+                        bias_exp=qnet.bias_exp, refractory_steps=qnet.refractory_steps,
+                        number_format=fmt.as_dict(), reset_steps=reset_steps, name=f"{qnet.name}:HeteroLIF")
+    return _wire(qnet, neurons, raster, num_steps, fidelity, record_states, merge, fmt, "HeteroLIF")
+
+
+def homogeneity_problem(qnet) -> str | None:
+    """Why stock Lava LIF cannot run ``qnet`` (``None`` when it can)."""
+    for name in ("du", "dv", "vth"):
+        arr = getattr(qnet, name)
+        if len(arr) and (arr != arr[0]).any():
+            return f"{name} differs between neurons (stock LIF holds one {name} per process)"
+    if qnet.refractory_steps.any():
+        return "refractory_steps > 0 (stock bit-accurate LIF has no refractory period)"
+    return None
+
+
+def build_stock(qnet, input_raster: np.ndarray | None, num_steps: int, *, record_states: bool = False,
+                merge: bool = True, profile=None) -> LavaNetwork:
+    """Build ``qnet`` from Lava's stock ``LIF`` + ``Dense`` (fixed point): the independent oracle.
+
+    Only homogeneous networks (one du, dv, vth; no refractory period; biases may differ) fit
+    stock LIF's interface; others raise :class:`~hrsnn_hw.errors.BackendError`. There is no
+    reset: run samples as independent blocks (see :func:`hrsnn_hw.lava_backend.run.run_lava`).
+    """
+    fmt = format_of(qnet, profile)
+    check_network(qnet, fmt)
+    problem = homogeneity_problem(qnet)
+    if problem:
+        raise BackendError(f"stock Lava LIF cannot run this network: {problem}", parameter="stock",
+                           value=qnet.name, hint="use the HeteroLIF backend (stock=False)")
+    raster = _check_raster(qnet, input_raster, num_steps)
+    n = qnet.n_neurons
+    first = (lambda a: int(a[0]) if n else 0)
+    neurons = LIF(shape=(n,), du=first(qnet.du), dv=first(qnet.dv), vth=first(qnet.vth),
+                  bias_mant=np.asarray(qnet.bias_mant, np.int32), bias_exp=np.asarray(qnet.bias_exp, np.int32),
+                  name=f"{qnet.name}:LIF")
+    return _wire(qnet, neurons, raster, num_steps, "fixed", record_states, merge, fmt, "LIF")

@@ -1,0 +1,68 @@
+"""Reading a finished search: feasible trials, the best trial, the Pareto front, the knee point."""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+from optuna.trial import FrozenTrial, TrialState
+
+from ..io import to_jsonable
+from .config import StudyConfig
+from .objectives import dominates
+from .store import retried_from
+
+
+def is_feasible(trial: FrozenTrial, config: StudyConfig) -> bool:
+    """Every configured constraint recorded and satisfied (``c <= 0``)."""
+    cons = trial.constraints
+    return all(c.text in cons and cons[c.text] <= 0.0 for c in config.constraints)
+
+
+def usable(trials: Sequence[FrozenTrial], config: StudyConfig) -> list[FrozenTrial]:
+    """COMPLETE, feasible trials with finite values."""
+    return [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None
+            and all(math.isfinite(v) for v in t.values) and is_feasible(t, config)]
+
+
+def best_trial(trials: Sequence[FrozenTrial], config: StudyConfig) -> FrozenTrial | None:
+    """Best feasible trial of a single-objective study by its search-time value (None if none)."""
+    cands = usable(trials, config)
+    if not cands:
+        return None
+    sign = -1.0 if config.directions[0] == "maximize" else 1.0
+    return min(cands, key=lambda t: (sign * t.values[0], t.number))
+
+
+def pareto_trials(trials: Sequence[FrozenTrial], config: StudyConfig) -> list[FrozenTrial]:
+    """Feasible non-dominated trials, by trial number."""
+    cands = usable(trials, config)
+    dirs = config.directions
+    return [t for t in cands if not any(dominates(list(o.values), list(t.values), dirs) for o in cands if o is not t)]
+
+
+def knee_trial(front: Sequence[FrozenTrial], config: StudyConfig) -> FrozenTrial | None:
+    """The front member closest to the ideal point after scaling each objective to [0, 1]."""
+    if not front:
+        return None
+    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in config.directions])
+    y = np.array([t.values for t in front], dtype=np.float64) * signs
+    lo, hi = y.min(axis=0), y.max(axis=0)
+    z = (y - lo) / np.where(hi - lo > 0, hi - lo, 1.0)
+    dist = np.sqrt((z ** 2).sum(axis=1))
+    return front[int(np.argmin(dist))]
+
+
+def trial_record(t: FrozenTrial, config: StudyConfig) -> dict:
+    """A JSON-friendly summary of one trial."""
+    rec: dict[str, Any] = {"number": t.number, "state": t.state.name.lower(), "params": dict(t.params),
+                           "values": list(t.values) if t.values is not None else None}
+    for key in ("metrics", "seeds", "wall_time_s", "worker", "failure", "metrics_per_seed"):
+        if key in t.user_attrs:
+            rec[key] = t.user_attrs[key]
+    if config.constraints:
+        rec["constraints"] = {k: v for k, v in t.constraints.items()}
+        rec["feasible"] = is_feasible(t, config) if t.state == TrialState.COMPLETE else None
+    if retried_from(t) is not None:
+        rec["retry_of"] = retried_from(t)
+    return to_jsonable(rec)

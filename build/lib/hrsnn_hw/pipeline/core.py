@@ -1,0 +1,414 @@
+"""One pipeline from a design to a deployed, verified, priced network, stage by stage.
+
+    design --train (Brian2 STDP)--> trained --float metrics (Brian2)
+           --quantize(profile)--> qnet --fixed metrics (golden) --deploy (Lava) --verify
+           --energy (all profiles) --report
+
+Each stage is cached in ``out/<stage>-<design>/`` (see :mod:`.cache`): a re-run skips
+stages whose inputs did not change. The pipeline processes the design and, by default, its
+homogeneous twin (the MRSNN: every distribution replaced by its mean, same connectivity),
+so every report compares the two at equal task.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import DataError
+from ..experiment import ExperimentConfig, PreparedTask, make_spec, measure, prepare_task, public, train_spec
+from ..io import write_json_atomic, write_text_atomic
+from ..profiles import available_profiles, load_profile
+from ..records import SpikeRecord
+from ..reference import resolve_design
+from ..spec import make_arm, read_spec_file
+from ..tasks import known_tasks
+from ..trained import TrainedNetwork
+from ..io import safe_filename
+from .cache import StageCache, file_digest, package_digest, stage_key
+
+log = logging.getLogger("hrsnn_hw.pipeline")
+STAGES = ("train", "float", "quantize", "fixed", "deploy", "verify", "energy", "report")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything a pipeline run depends on (its hash keys the stage cache).
+
+    Attributes
+    ----------
+    design : str
+        Design file (or reference name: ``hrsnn``, ``mrsnn``, ...).
+    baseline : str or None
+        ``"twin"`` (the design's homogeneous twin, the MRSNN), another design, or None.
+    task : str
+        Task name or user data file.
+    profile : str
+        Deployment profile (quantization formats, mapping limits).
+    energy_profiles : tuple of str
+        Profiles priced in the energy stage (default: every bundled profile).
+    seed : int
+        Network instance, encoder, training order and MC drive seed.
+    quick : bool
+        Small task subset, short MC drive, one Lava sample.
+    lava_samples : int or None
+        Test samples deployed on Lava and compared step by step (default 3; 1 with quick).
+    rate_samples : int or None
+        Test samples of the rung-4 rate comparison (default 40; 10 with quick).
+    epochs : int or None
+        STDP epochs (default from :class:`ExperimentConfig`).
+    target : str or None
+        Brian2 code-generation target.
+    strict : bool
+        Quantize under a strict policy: every lossy conversion is an error, not a warning.
+    """
+
+    design: str = "hrsnn"
+    baseline: str | None = "twin"
+    task: str = "japanese_vowels"
+    profile: str = "loihi2"
+    energy_profiles: tuple[str, ...] = ()
+    seed: int = 0
+    quick: bool = False
+    lava_samples: int | None = None
+    rate_samples: int | None = None
+    epochs: int | None = None
+    target: str | None = None
+    strict: bool = False
+
+    def experiment(self) -> ExperimentConfig:
+        overrides: dict[str, Any] = {"task": self.task, "target": self.target}
+        if self.epochs is not None:
+            overrides["epochs"] = self.epochs
+        return ExperimentConfig.default(quick=self.quick, **overrides)
+
+    @property
+    def n_lava(self) -> int:
+        return self.lava_samples if self.lava_samples is not None else (1 if self.quick else 3)
+
+    @property
+    def n_rate(self) -> int:
+        return self.rate_samples if self.rate_samples is not None else (10 if self.quick else 40)
+
+    @property
+    def profiles(self) -> tuple[str, ...]:
+        return self.energy_profiles or tuple(available_profiles())
+
+
+def environment() -> dict:
+    """Versions of everything a result depends on."""
+    import importlib.metadata as md
+    out = {"python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine()}
+    for pkg in ("hrsnn_hw", "numpy", "scipy", "scikit-learn", "brian2", "lava-nc", "sktime", "matplotlib"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+class Pipeline:
+    """Stage-by-stage runner with artifacts in ``out``; every stage method returns its artifact.
+
+    Parameters
+    ----------
+    config : PipelineConfig
+    out : path
+        Run directory (artifacts, reports, log).
+    force : bool
+        Ignore the cache and recompute every stage.
+    on_event : callable, optional
+        Receives one line per stage event (default: the logger).
+    """
+
+    def __init__(self, config: PipelineConfig, out: str | Path, *, force: bool = False,
+                 on_event: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.out = Path(out)
+        self.cache = StageCache(self.out, force=force, on_event=on_event)
+        self.exp = config.experiment()
+        self._prepared: PreparedTask | None = None
+        self.designs = self._designs()
+        self._memo: dict[tuple[str, str], Any] = {}
+
+    # --- inputs -----------------------------------------------------------------------
+    def _designs(self) -> dict[str, dict]:
+        path = resolve_design(self.config.design)
+        design = read_spec_file(path)
+        # design names become stage folder names: through the one safe-name gate
+        name = safe_filename(str(design.get("name", Path(path).stem)), parameter="design name")
+        designs = {name: design}
+        if self.config.baseline == "twin":
+            if name != "mrsnn":
+                designs["mrsnn"] = make_arm(design, hetero_neurons=False, hetero_stdp=False, name="mrsnn")
+        elif self.config.baseline:
+            bpath = resolve_design(self.config.baseline)
+            bdesign = read_spec_file(bpath)
+            bname = safe_filename(str(bdesign.get("name", Path(bpath).stem)), parameter="baseline design name")
+            if bname == name:
+                bname = f"{bname}-baseline"
+            designs[bname] = bdesign
+        return designs
+
+    @property
+    def prepared(self) -> PreparedTask:
+        if self._prepared is None:
+            self._prepared = prepare_task(self.exp, seed=self.config.seed)
+        return self._prepared
+
+    def _key(self, stage: str, name: str) -> str:
+        cfg = self.config
+        exp = self.exp.as_dict()
+        if stage == "train":
+            # every input: the design, the experiment, the seed, the task's data file (when the
+            # task is a file) and the package's own code and bundled data
+            return stage_key("train", self.designs[name], exp, cfg.seed, self._task_digest(), package_digest())
+        if stage == "float":
+            return stage_key("float", self._key("train", name))
+        if stage == "quantize":
+            return stage_key("quantize", self._key("train", name), file_digest(load_profile(cfg.profile).path),
+                             cfg.strict)
+        if stage == "fixed":
+            return stage_key("fixed", self._key("quantize", name))
+        if stage == "deploy":
+            return stage_key("deploy", self._key("quantize", name), cfg.n_lava)
+        if stage == "verify":
+            return stage_key("verify", self._key("deploy", name), self._key("float", name), self._key("fixed", name),
+                             cfg.n_rate)
+        raise KeyError(stage)
+
+    def _task_digest(self) -> str | None:
+        path = Path(self.config.task)
+        return file_digest(path) if self.config.task not in known_tasks() and path.is_file() else None
+
+    # --- stages -----------------------------------------------------------------------
+    def train(self, name: str) -> TrainedNetwork:
+        """Unsupervised STDP training (Brian2); artifact ``trained.json``."""
+        if ("train", name) in self._memo:
+            return self._memo[("train", name)]
+
+        def produce(d: Path) -> dict:
+            spec = make_spec(self.designs[name], self.prepared.n_input, self.config.seed)
+            if self.exp.epochs > 0:
+                trained = train_spec(spec, self.prepared, seed=self.config.seed)
+            else:
+                trained = TrainedNetwork(spec=spec, initial=spec, training={"epochs": 0})
+            trained = dataclasses.replace(trained, provenance={**trained.provenance, "task": self.exp.task,
+                                                               "seed": self.config.seed, "design": name})
+            trained.save(d / "trained.json")
+            return {"n_neurons": spec.n_neurons, "n_input": spec.n_input, "training": trained.training}
+        res = self.cache.run(f"train-{name}", self._key("train", name), produce, ("trained.json",))
+        trained = TrainedNetwork.load(res.directory / "trained.json")
+        self._memo[("train", name)] = trained
+        return trained
+
+    def _measure_stage(self, stage: str, name: str, simulator_factory: Callable[[], Any]) -> dict:
+        def produce(d: Path) -> dict:
+            metrics = measure(simulator_factory(), self.prepared, self.config.seed)
+            metrics["record_test"].save(d / "test_record.npz")
+            metrics["record"].save(d / "mc_record.npz")
+            summary = public(metrics)
+            summary["mc_per_delay"] = metrics["mc_per_delay"]
+            summary["y_pred"] = np.asarray(metrics["y_pred"]).tolist()
+            write_json_atomic(d / "metrics.json", summary)
+            return summary
+        res = self.cache.run(f"{stage}-{name}", self._key(stage, name), produce,
+                             ("metrics.json", "test_record.npz", "mc_record.npz"))
+        return res.summary
+
+    def float_metrics(self, name: str) -> dict:
+        """MC, activity, E and task metric of the trained float network (Brian2)."""
+        from ..experiment import brian2_simulator
+        trained = self.train(name)
+        return self._measure_stage("float", name, lambda: brian2_simulator(trained.spec, self.exp.target))
+
+    def quantize(self, name: str):
+        """Fixed point for the deployment profile; artifacts ``qnet.npz`` and the quantization report."""
+        from ..quantize import QuantizationPolicy, QuantizedNetwork, quantize
+        if ("quantize", name) in self._memo:
+            return self._memo[("quantize", name)]
+        trained = self.train(name)
+
+        def produce(d: Path) -> dict:
+            qnet, report = quantize(trained, self.config.profile, QuantizationPolicy(strict=self.config.strict))
+            qnet.save(d / "qnet.npz")
+            report.save(d / "quantization.json")
+            write_text_atomic(d / "quantization.txt", report.to_text())
+            report.plot(d / "quantization.png")
+            return {"summary": report.summary(), "n_warnings": len(report.warnings)}
+        res = self.cache.run(f"quantize-{name}", self._key("quantize", name), produce,
+                             ("qnet.npz", "quantization.json", "quantization.txt", "quantization.png"))
+        qnet = QuantizedNetwork.load(res.directory / "qnet.npz")
+        self._memo[("quantize", name)] = qnet
+        return qnet
+
+    def fixed_metrics(self, name: str) -> dict:
+        """The same measurements on the quantized network, run by the golden model."""
+        from ..golden import simulate
+        qnet = self.quantize(name)
+        return self._measure_stage("fixed", name, lambda: (lambda x, lengths: simulate(qnet, x, lengths)))
+
+    def _lava_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        test = self.prepared.test
+        n = min(self.config.n_lava, test.n_samples)
+        lengths = test.sample_lengths[:n]
+        return test.spikes[:n, : int(lengths.max())], lengths
+
+    def deploy(self, name: str) -> SpikeRecord:
+        """Run the quantized network on Lava's CPU simulator (HeteroLIF + Dense) for the first
+        test samples; artifact ``lava_record.npz`` (spikes, u, v)."""
+        from ..lava_backend import run_lava
+        qnet = self.quantize(name)
+
+        def produce(d: Path) -> dict:
+            x, lengths = self._lava_inputs()
+            t0 = time.perf_counter()
+            record = run_lava(qnet, x, lengths, record_states=True)
+            wall = time.perf_counter() - t0
+            record.save(d / "lava_record.npz")
+            steps = int(lengths.sum())
+            return {"samples": int(len(lengths)), "steps": steps, "spikes": int(record.spikes.sum()),
+                    "wall_time_s": wall, "steps_per_s": steps / wall if wall > 0 else None,
+                    "provenance": record.provenance}
+        res = self.cache.run(f"deploy-{name}", self._key("deploy", name), produce, ("lava_record.npz",))
+        return SpikeRecord.load(res.directory / "lava_record.npz")
+
+    def verify(self, name: str):
+        """The equivalence ladder (rungs 1-5); artifacts ``verification.json``/``.md``."""
+        from ..golden import compare_exact, simulate
+        from ..quantize import dequantize
+        from ..verify import VerificationReport, exact_row, run_exact_rungs, run_rate_rung, task_rung
+        qnet = self.quantize(name)
+        lava_record = self.deploy(name)
+        float_m = self.float_metrics(name)
+        fixed_m = self.fixed_metrics(name)
+        trained = self.train(name)
+
+        def produce(d: Path) -> dict:
+            x, lengths = self._lava_inputs()
+            rows = run_exact_rungs(qnet, x, lengths, rungs=(1,))
+            golden = simulate(qnet, x, lengths, record_states=True)
+            rows.append(exact_row(2, "golden vs Lava HeteroLIF + Dense (deployed run)",
+                                  compare_exact(golden, lava_record, ("golden", "lava-HeteroLIF"), qnet=qnet)))
+            rows += run_exact_rungs(qnet, x, lengths, rungs=(3,), golden_record=golden)
+            test = self.prepared.test
+            n = min(self.config.n_rate, test.n_samples)
+            lr = test.sample_lengths[:n]
+            rows += run_rate_rung(trained.spec, qnet, dequantize(qnet, trained), test.spikes[:n, : int(lr.max())],
+                                  lr, target=self.exp.target)
+            rows.append(task_rung(float_m["task_metric"], fixed_m["task_metric"], float_m["task_metric_name"],
+                                  f"golden model, {test.n_samples} test samples", n_test=test.n_samples))
+            report = VerificationReport(rungs=tuple(rows), provenance={"design": name, "profile": self.config.profile,
+                                                                       "lava_samples": int(len(lengths)),
+                                                                       "lava_steps": int(lengths.sum())})
+            report.save(d / "verification.json")
+            write_text_atomic(d / "verification.md", report.to_markdown())
+            return report.as_dict()
+        res = self.cache.run(f"verify-{name}", self._key("verify", name), produce,
+                             ("verification.json", "verification.md"))
+        return res.summary
+
+    def energy(self) -> dict:
+        """Energy per inference of every design on every profile (golden runs of the test split)."""
+        from ..energy import plot_energy, table_json
+        from ..energy import energy_table as make_table
+        from ..quantize import QuantizedNetwork
+        names = list(self.designs)
+        keys = [self._key("fixed", n) for n in names]
+        profiles = self.config.profiles
+        digests = [file_digest(load_profile(p).path) for p in profiles]
+        for n in names:
+            self.fixed_metrics(n)
+
+        def produce(d: Path) -> dict:
+            items = []
+            for n in names:
+                qnet = QuantizedNetwork.load(self.out / f"quantize-{n}" / "qnet.npz")
+                record = SpikeRecord.load(self.out / f"fixed-{n}" / "test_record.npz")
+                items.append((n, qnet, record))
+            table = make_table(items, profiles, reference="mrsnn" if "mrsnn" in names else None)
+            data = table_json(table)
+            write_json_atomic(d / "energy.json", data)
+            write_text_atomic(d / "energy.txt", table["text"])
+            plot_energy(table, d / "energy.png")
+            return data
+        res = self.cache.run("energy", stage_key("energy", keys, list(profiles), digests), produce,
+                             ("energy.json", "energy.txt", "energy.png"))
+        return res.summary
+
+    def sweep(self, name: str, ks: tuple = (1, 2, 4, 8, 16, 32, None), weight_bits: tuple = (2, 3, 4, 6, 8)) -> dict:
+        """The hardware cost of heterogeneity: quantize the trained network at every
+        (K neuron profiles, weight bits) setting and measure MC, activity, E and the task
+        metric of each fixed-point network with the golden model."""
+        from ..golden import simulate
+        from ..quantize import sweep as run_sweep
+        trained = self.train(name)
+
+        def evaluate(qnet) -> dict:
+            m = measure(lambda x, lengths: simulate(qnet, x, lengths), self.prepared, self.config.seed)
+            return {k: m[k] for k in ("mc", "activity", "efficiency", "task_metric")}
+
+        def produce(d: Path) -> dict:
+            result = run_sweep(trained, self.config.profile, ks=ks, weight_bits=weight_bits, evaluate=evaluate)
+            result.save(d / "sweep.json")
+            result.plot(d / "sweep.png", columns=["neuron_profiles", "tau_m_mean_rel_err", "weights_lost", "mc",
+                                                  "efficiency", "task_metric"])
+            return result.to_dict()
+        key = stage_key("sweep", self._key("train", name), file_digest(load_profile(self.config.profile).path),
+                        [str(k) for k in ks], [str(b) for b in weight_bits], package_digest())
+        return self.cache.run(f"sweep-{name}", key, produce, ("sweep.json", "sweep.md", "sweep.png")).summary
+
+    # --- everything -------------------------------------------------------------------
+    def run(self, until: str = "report", progress: Callable[[str], None] | None = None) -> dict:
+        """Run every stage up to ``until`` for every design; returns the run summary."""
+        if until not in STAGES:
+            raise DataError("unknown stage", parameter="until", value=until, allowed=f"one of {list(STAGES)}")
+        last = STAGES.index(until)
+        t0 = time.perf_counter()
+        summary: dict[str, Any] = {"designs": {}, "config": dataclasses.asdict(self.config),
+                                   "experiment": self.exp.as_dict(), "out": str(self.out)}
+        for name in self.designs:
+            entry: dict[str, Any] = {}
+            steps = [("train", lambda: self.train(name)), ("float", lambda: self.float_metrics(name)),
+                     ("quantize", lambda: self.quantize(name)), ("fixed", lambda: self.fixed_metrics(name)),
+                     ("deploy", lambda: self.deploy(name)), ("verify", lambda: self.verify(name))]
+            for stage, fn in steps:
+                if STAGES.index(stage) > last:
+                    break
+                if progress:
+                    progress(f"{stage}-{name}")
+                result = fn()
+                if stage in ("float", "fixed"):
+                    entry[stage] = {k: v for k, v in result.items() if k not in ("y_pred",)}
+                elif stage == "verify":
+                    entry["verify"] = {"ok": result["ok"],
+                                       "rungs": [{k: r.get(k) for k in ("rung", "pair", "metric", "value", "tolerance",
+                                                                        "verdict", "first_divergence")}
+                                                 for r in result["rungs"]]}
+            summary["designs"][name] = entry
+        if last >= STAGES.index("energy"):
+            if progress:
+                progress("energy")
+            energy = self.energy()
+            summary["energy"] = {"rows": [{"profile": r.get("profile"), "design": r.get("design"),
+                                           "model": r.get("model"), "total": r.get("total_J"), "low": r.get("low_J"),
+                                           "high": r.get("high_J"), "n_cores": r.get("n_cores"),
+                                           "error": r.get("error")} for r in energy.get("rows", [])],
+                                 "ratios": energy.get("ratios")}
+        summary["stages"] = {n: {"skipped": r.skipped, "wall_time_s": round(r.wall_time_s, 3)}
+                             for n, r in self.cache.results.items()}
+        summary["environment"] = environment()
+        if last >= STAGES.index("report"):
+            if progress:
+                progress("report")
+            from .report import write_report
+            summary["report"] = str(write_report(self, summary))
+        summary["wall_time_s"] = time.perf_counter() - t0
+        write_json_atomic(self.out / "summary.json", summary)
+        return summary

@@ -1,0 +1,271 @@
+"""The run report: Markdown plus a self-contained HTML (figures embedded), all numbers computed."""
+from __future__ import annotations
+
+import base64
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..io import write_text_atomic
+from ..plotting import pyplot, save_figure
+from ..records import SpikeRecord
+
+
+def _fmt(x: Any, digits: int = 4) -> str:
+    if x is None:
+        return "n/a"
+    if isinstance(x, float):
+        if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
+            return f"{x:.3e}"
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def _energy_text(joules: float | None) -> str:
+    if joules is None or not np.isfinite(joules):
+        return "n/a"
+    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("uJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
+        if abs(joules) >= scale:
+            return f"{joules / scale:.3g} {unit}"
+    return f"{joules:.3g} J"
+
+
+def design_figure(pipe, path: Path) -> Path:
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    for name in pipe.designs:
+        spec = pipe.train(name).spec
+        tau = spec.neuron_param("tau_m") * 1e3
+        axes[0].hist(tau, bins=40, alpha=0.6, label=name)
+        rule = spec.stdp[0] if spec.stdp else None
+        if rule is not None:
+            axes[1].hist(rule.eta_plus * 1e6, bins=40, alpha=0.6, label=name)
+    axes[0].set_xlabel("tau_m (ms)")
+    axes[0].set_ylabel("neurons")
+    axes[0].set_title("membrane time constants")
+    axes[1].set_xlabel("eta_plus (uV per unit trace)")
+    axes[1].set_title("STDP potentiation rates (E->E synapses)")
+    for ax in axes:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def training_figure(pipe, path: Path) -> Path:
+    plt = pyplot()
+    names = list(pipe.designs)
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        trained = pipe.train(name)
+        for rule in trained.spec.stdp:
+            w0 = trained.initial.projection(rule.projection).weight * 1e3
+            w1 = trained.spec.projection(rule.projection).weight * 1e3
+            bins = np.linspace(0, rule.w_max * 1e3, 41)
+            ax.hist(w0, bins=bins, alpha=0.5, label=f"{rule.projection} before")
+            ax.hist(w1, bins=bins, alpha=0.5, label=f"{rule.projection} after STDP")
+        ax.set_xlabel("weight (mV)")
+        ax.set_title(f"{name}: unsupervised STDP")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def raster_figure(pipe, name: str, path: Path) -> Path:
+    plt = pyplot()
+    fl = SpikeRecord.load(pipe.out / f"float-{name}" / "test_record.npz")
+    fx = SpikeRecord.load(pipe.out / f"fixed-{name}" / "test_record.npz")
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
+    for ax, rec, title in ((axes[0], fl, "Brian2 float"), (axes[1], fx, "fixed point (golden = Lava)")):
+        n = int(rec.sample_lengths[0])
+        t, i = np.nonzero(rec.spikes[0, :n])
+        ax.scatter(t, i, s=1.5, color="k")
+        ax.set_xlabel("step")
+        ax.set_ylabel("neuron")
+        ax.set_title(f"{name}, test sample 0: {title}", fontsize=9)
+    steps = float(fl.sample_lengths.sum())
+    ra = fl.spike_counts().sum(0) / steps
+    rb = fx.spike_counts().sum(0) / steps
+    axes[2].scatter(ra, rb, s=6)
+    hi = max(ra.max(), rb.max(), 1e-6)
+    axes[2].plot([0, hi], [0, hi], "r--", lw=1)
+    axes[2].set_xlabel("rate, float (spikes/step)")
+    axes[2].set_ylabel("rate, fixed point")
+    axes[2].set_title("per-neuron rates on the test split", fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def _utilization(pipe, name: str) -> str:
+    from ..mapping import map_network
+    from ..profiles import load_profile
+    qnet = pipe.quantize(name)
+    try:
+        placement = map_network(qnet, load_profile(pipe.config.profile))
+    except Exception as exc:  # a network that does not fit is a finding, reported as such
+        return f"does not fit: {exc}"
+    return placement.utilization.to_text()
+
+
+def markdown_to_html(md: str, base: Path) -> str:
+    """A small Markdown subset (headings, tables, lists, code, images) to one HTML page,
+    images embedded so the file stands alone."""
+    out = ["<!doctype html><html><head><meta charset='utf-8'><title>hrsnn_hw report</title>",
+           "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.4}"
+           "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}"
+           "pre{background:#f5f5f5;padding:8px;overflow-x:auto;font-size:12px}img{max-width:100%}</style>"
+           "</head><body>"]
+    lines = md.splitlines()
+    i = 0
+    in_code = False
+    in_list = False
+
+    def inline(text: str) -> str:
+        text = html.escape(text)
+        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+        return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("```"):
+            out.append("</pre>" if in_code else "<pre>")
+            in_code = not in_code
+            i += 1
+            continue
+        if in_code:
+            out.append(html.escape(line))
+            i += 1
+            continue
+        if in_list and not line.startswith("- "):
+            out.append("</ul>")
+            in_list = False
+        m = re.match(r"!\[(.*?)\]\((.+?)\)", line)
+        if m:
+            data = base64.b64encode((base / m.group(2)).read_bytes()).decode("ascii")
+            out.append(f"<p><img alt='{html.escape(m.group(1))}' src='data:image/png;base64,{data}'></p>")
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{inline(line[level:].strip())}</h{level}>")
+        elif line.startswith("|"):
+            rows = []
+            while i < len(lines) and lines[i].startswith("|"):
+                rows.append(lines[i])
+                i += 1
+            out.append("<table>")
+            for k, row in enumerate(rows):
+                if k == 1 and set(row.replace("|", "").strip()) <= set("-: "):
+                    continue
+                cells = [c.strip() for c in row.strip().strip("|").split("|")]
+                tag = "th" if k == 0 else "td"
+                out.append("<tr>" + "".join(f"<{tag}>{inline(c)}</{tag}>" for c in cells) + "</tr>")
+            out.append("</table>")
+            continue
+        elif line.startswith("- "):
+            if not in_list:
+                out.append("<ul>")
+                in_list = True
+            out.append(f"<li>{inline(line[2:])}</li>")
+        elif line.strip():
+            out.append(f"<p>{inline(line)}</p>")
+        i += 1
+    if in_list:
+        out.append("</ul>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_report(pipe, summary: dict) -> Path:
+    """Write ``report/report.md`` and ``report/report.html`` for a finished pipeline run."""
+    d = pipe.out / "report"
+    d.mkdir(parents=True, exist_ok=True)
+    cfg = pipe.config
+    names = list(pipe.designs)
+    design_figure(pipe, d / "design.png")
+    training_figure(pipe, d / "training.png")
+    for n in names:
+        raster_figure(pipe, n, d / f"raster-{n}.png")
+    energy = summary.get("energy", {})
+    rows = energy.get("rows", [])
+
+    def energy_on(name: str, profile: str) -> dict | None:
+        for r in rows:
+            if r["design"] == name and r["profile"] == profile and not r.get("error"):
+                return r
+        return None
+    md = [f"# hrsnn_hw run report: {', '.join(names)} on `{cfg.task}`", "",
+          f"Design `{cfg.design}` (baseline: {cfg.baseline or 'none'}), deployment profile `{cfg.profile}`, "
+          f"seed {cfg.seed}{', quick mode' if cfg.quick else ''}. Every number below was computed by this run "
+          f"(`summary.json` holds them all).", "",
+          "## Summary", ""]
+    fm = lambda n, s: summary["designs"][n].get(s, {})  # noqa: E731
+    metric = fm(names[0], "float").get("task_metric_name", "task metric")
+    md.append(f"| design | MC (float) | activity (float) | E (float) | {metric} (float) | MC (fixed) | activity "
+              f"(fixed) | E (fixed) | {metric} (fixed) | spikes/inference (fixed) | energy/inference on {cfg.profile} "
+              "[band] | verification |")
+    md.append("|---" * 12 + "|")
+    for n in names:
+        f, x = fm(n, "float"), fm(n, "fixed")
+        e = energy_on(n, cfg.profile)
+        e_text = f"{_energy_text(e['total'])} [{_energy_text(e['low'])} - {_energy_text(e['high'])}]" if e else "n/a"
+        ver = summary["designs"][n].get("verify", {})
+        md.append(f"| {n} | {_fmt(f.get('mc'))} | {_fmt(f.get('activity'))} | {_fmt(f.get('efficiency'))} | "
+                  f"{_fmt(f.get('task_metric'))} | {_fmt(x.get('mc'))} | {_fmt(x.get('activity'))} | "
+                  f"{_fmt(x.get('efficiency'))} | {_fmt(x.get('task_metric'))} | {_fmt(x.get('spikes_per_inference'))} | "
+                  f"{e_text} | {'PASS' if ver.get('ok') else ('FAIL' if ver else 'n/a')} |")
+    md += ["", "MC: memory capacity (sum of squared correlations, delays 1..K); activity: spikes per neuron per "
+           "step during the MC drive; E = MC / activity. Fixed: the quantized network run by the golden model "
+           "(bit-identical to Lava, see the verification ladder).", "",
+           "## Design", "", "![design](design.png)", ""]
+    for n in names:
+        spec = pipe.train(n).spec
+        taus = "; ".join(f"{p.name} tau_m mean {p.tau_m.mean() * 1e3:.3g} ms, CV {p.tau_m.std() / p.tau_m.mean():.3g}"
+                         for p in spec.populations)
+        md.append(f"- **{n}**: {spec.n_neurons} neurons ({', '.join(f'{p.name} {p.n}' for p in spec.populations)}), "
+                  f"{spec.n_input} inputs, {sum(p.n_synapses for p in spec.projections)} synapses; {taus}.")
+    md += ["", "## Unsupervised training (STDP)", "", "![training](training.png)", ""]
+    for n in names:
+        tr = pipe.train(n).training
+        per_epoch = tr.get("per_epoch", [])
+        if per_epoch:
+            last = per_epoch[-1]
+            md.append(f"- **{n}**: {tr.get('epochs')} epoch(s) over {tr.get('n_samples')} unlabelled samples; "
+                      f"activity in the last epoch {_fmt(last.get('activity'))} spikes/neuron/step; "
+                      f"{_fmt(last.get('wall_time_s'))} s per epoch.")
+    md += ["", "## Activity: float reference vs fixed point", ""]
+    for n in names:
+        md.append(f"![raster {n}](raster-{n}.png)")
+        md.append("")
+    md += ["## Quantization", ""]
+    for n in names:
+        qdir = pipe.out / f"quantize-{n}"
+        md += [f"### {n}", "", "```", (qdir / "quantization.txt").read_text().rstrip(), "```", ""]
+        fig = d / f"quantization-{n}.png"
+        fig.write_bytes((qdir / "quantization.png").read_bytes())
+        md += [f"![quantization {n}](quantization-{n}.png)", ""]
+    md += ["## Mapping and utilisation", ""]
+    for n in names:
+        md += [f"### {n} on {cfg.profile}", "", "```", _utilization(pipe, n).rstrip(), "```", ""]
+    md += ["## Verification ladder", ""]
+    for n in names:
+        vpath = pipe.out / f"verify-{n}" / "verification.md"
+        if vpath.exists():
+            md += [f"### {n}", "", vpath.read_text().rstrip(), ""]
+    if energy:
+        md += ["## Energy per inference", ""]
+        etxt = pipe.out / "energy" / "energy.txt"
+        if etxt.exists():
+            md += ["```", etxt.read_text().rstrip(), "```", ""]
+        (d / "energy.png").write_bytes((pipe.out / "energy" / "energy.png").read_bytes())
+        md += ["![energy](energy.png)", ""]
+    md += ["## Environment", "", "| item | value |", "|---|---|"]
+    for k, v in summary["environment"].items():
+        md.append(f"| {k} | {v} |")
+    md += ["", "Stages (skipped = inputs unchanged since the cached run):", "", "| stage | skipped | wall time (s) |",
+           "|---|---|---|"]
+    for k, v in summary.get("stages", {}).items():
+        md.append(f"| {k} | {v['skipped']} | {v['wall_time_s']} |")
+    text = "\n".join(md) + "\n"
+    write_text_atomic(d / "report.md", text)
+    write_text_atomic(d / "report.html", markdown_to_html(text, d))
+    return d / "report.md"
