@@ -196,11 +196,10 @@ PROBES = [
     Probe("unknown-option", "early", ["run", "--frobnicate", "--quick"]),
     Probe("no-command", "early", []),
 ]
-CODES: dict[str, int] = {}
-
 
 def _fill(text: str, tmp: Path, file: Path | None) -> str:
-    return (text.replace("{tmp}", str(tmp)).replace("{out}", str(tmp / "out")).replace("{outside}", str(tmp / "outside"))
+    return (text.replace("{tmp}", str(tmp)).replace("{out}", str(tmp / "out"))
+            .replace("{outside}", str(tmp / "outside"))
             .replace("{file}", str(file) if file else ""))
 
 
@@ -236,7 +235,7 @@ def _outside_files(tmp: Path) -> list[Path]:
 def test_probe_gets_a_clean_error(probe, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = _run_probe(probe, tmp_path, capsys)
-    expected = CODES.get(probe.name, probe.code)
+    expected = probe.code
     assert "Traceback" not in err and "Traceback" not in out, err
     assert code == expected, f"exit {code}, expected {expected}: {err}"
     lines = out.strip().splitlines()
@@ -327,3 +326,15 @@ def test_help_documents_the_exit_codes(capsys):
     text = capsys.readouterr().out
     for needle in ("exit codes", "0    success", "1    a check failed", "2    bad input", "3    runtime", "130", "143"):
         assert needle in text
+
+
+def test_a_sweep_whose_every_cell_failed_exits_non_zero(monkeypatch, capsys, tmp_path):
+    from hrsnn_hw.pipeline import Pipeline
+
+    def failed(self, name, ks, bits):
+        return {"rows": [{"k": k, "weight_bits": b, "error": "cannot represent"} for k in ks for b in bits]}
+    monkeypatch.setattr(Pipeline, "sweep", failed)
+    code = main(["sweep", "--quick", "--baseline", "none", "--ks", "1", "--bits", "4", "--out", str(tmp_path),
+                 "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 2 and "every setting of the sweep failed" in doc["message"]

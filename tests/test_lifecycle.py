@@ -229,7 +229,8 @@ def test_a_stopped_run_leaves_no_process_and_no_segment(stage, how, when, shared
     offset = log.stat().st_size if log.exists() else 0
     proc = subprocess.Popen([*CLI, "run", "--quick", "--baseline", "none", "--energy-profiles", "loihi2,cpu",
                              "--lava-samples", "3", "--out", str(out), "--quiet"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=how in ("group-kill", "ctrl-c"))
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            start_new_session=how in ("group-kill", "ctrl-c"))
     seen: set[int] = set()
     segments: list[str] = []
 

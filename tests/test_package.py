@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -29,7 +30,12 @@ def _clean_env() -> dict:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+    # build from a copy of what the sdist would hold, so the build leaves nothing in the checkout
+    src = tmp_path_factory.mktemp("src")
+    shutil.copytree(ROOT / "hrsnn_hw", src / "hrsnn_hw", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)],
                           capture_output=True, text=True, timeout=900, env=_clean_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     (path,) = out.glob("hrsnn_hw-*.whl")
@@ -61,8 +67,8 @@ def test_the_installed_wheel_runs_the_default_design_outside_the_repository(whee
     subprocess.run([_base_python(), "-m", "venv", str(venv)], check=True, timeout=600, env=_clean_env())
     py = venv / "bin" / "python"
     # the declared dependencies only, from the pip cache / local index (no editable checkout)
-    proc = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-compile", "--disable-pip-version-check", str(wheel)], capture_output=True, text=True,
-                          timeout=1800, env=_clean_env(), cwd=tmp_path)
+    proc = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-compile", "--disable-pip-version-check",
+                           str(wheel)], capture_output=True, text=True, timeout=1800, env=_clean_env(), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     where = subprocess.run([str(py), "-c", "import hrsnn_hw; print(hrsnn_hw.__file__)"], capture_output=True,
                            text=True, cwd=tmp_path, env=_clean_env(), timeout=300)

@@ -61,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", choices=STRATEGIES, default="pack_profiles", help="mapping strategy")
     parser.add_argument("--design", default="hrsnn", type=design_ref,
                         help="without --qnet: the design run with its MRSNN twin (default: reference hrsnn)")
-    parser.add_argument("--task", default="japanese_vowels", type=task_name, help="without --qnet: the task (default: japanese_vowels)")
+    parser.add_argument("--task", default="japanese_vowels", type=task_name,
+                        help="without --qnet: the task (default: japanese_vowels)")
     parser.add_argument("--deploy-profile", default="loihi2", type=deploy_profile,
                         help="without --qnet: the profile the networks are quantized for (default: loihi2)")
 

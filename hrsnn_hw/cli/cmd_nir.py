@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              description="Write a design/spec file or a trained network as a NIR graph.")
     exp.add_argument("network", metavar="SPEC_OR_TRAINED",
                      help="design or spec file (JSON/TOML) or a TrainedNetwork JSON")
-    exp.add_argument("--n-input", type=positive_int, default=None, help="re-sample a design with this many input channels")
+    exp.add_argument("--n-input", type=positive_int, default=None,
+                     help="re-sample a design with this many input channels")
     exp.add_argument("--decay", choices=("exact", "euler"), default="exact",
                      help="time-constant convention: exact (ODE-exact simulators, default) or euler "
                           "(snnTorch, lava-dl: their 1 - dt/tau equals our exp(-dt/tau))")

@@ -82,7 +82,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="number of COMPLETE trials the study should hold, across resumes (default 40; --quick 6)")
     g.add_argument("--sampler", default="gp", choices=["gp", "tpe", "random", "nsga2", "optuna-gp"],
                    help="gp: scikit-learn GP + expected improvement (default); optuna-gp needs torch")
-    g.add_argument("--n-startup", type=positive_int, default=None, help="quasi-random trials before the GP (default: auto)")
+    g.add_argument("--n-startup", type=positive_int, default=None,
+                   help="quasi-random trials before the GP (default: auto)")
     g.add_argument("--search-seeds", type=positive_int, default=1, help="seeds averaged per trial during the search (default 1)")
     g.add_argument("--reeval-seeds", type=nonneg_int, default=None,
                    help="fresh seeds for re-evaluating the best design and the references (default 5; --quick 2)")

@@ -235,7 +235,8 @@ def check_design(ref: str | dict, *, parameter: str = "design", n_input: int | N
     from ..resources import check_memory, network_estimate
     from ..spec import build_spec
     design = read_design(ref, parameter) if not isinstance(ref, dict) else ref
-    check_memory(network_estimate(design, n_input), max_memory, what=f"the design {ref if isinstance(ref, str) else ''}".strip())
+    what = f"the design {ref}" if isinstance(ref, str) else "the design"
+    check_memory(network_estimate(design, n_input), max_memory, what=what)
     if "name" in design:
         safe_filename(design.get("name"), parameter=f"{parameter}: name")
     try:

@@ -9,7 +9,8 @@ attributes: ``worker`` (host, pid, ...), ``seeds``, ``metrics`` (averaged over t
 ``metrics_per_seed`` (when several), ``wall_time_s``, and ``failure`` when it failed.
 
 Several machines: run the same ``hrsnn-hw optimize`` command (same ``--study-name``, same
-options) on each, pointing ``--storage`` at one database URL (or one SQLite file on a shared filesystem); add ``--worker-only`` on all but one so only one does the re-evaluation
+options) on each, pointing ``--storage`` at one database URL (or one SQLite file on a shared
+filesystem whose locks work); add ``--worker-only`` on all but one so only one does the re-evaluation
 and reports.
 """
 from __future__ import annotations

@@ -9,7 +9,6 @@ a saved spec reloads bit for bit without re-sampling. Both are JSON (``.json``) 
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any, Mapping
 

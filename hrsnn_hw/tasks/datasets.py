@@ -167,11 +167,6 @@ def _encode_labels(y_train: Sequence, y_test: Sequence, source: str) -> tuple[np
             raise DataError("empty label", parameter=f"{source}.{split}", index=empty[0], value=labels[empty[0]],
                             hint="every sample needs a class label")
     names = tuple(sorted(set(train), key=_label_sort_key))
-    if len(names) < 2:
-        raise DataError("classification needs at least two classes in the training split",
-                        parameter=f"{source}.y_train", value=f"{len(names)} class {list(names)}",
-                        allowed=">= 2 classes",
-                        hint="with one class every prediction is right and the accuracy means nothing")
     index = {name: i for i, name in enumerate(names)}
     unseen = sorted(set(test) - set(names), key=_label_sort_key)
     if unseen:
@@ -180,6 +175,11 @@ def _encode_labels(y_train: Sequence, y_test: Sequence, source: str) -> tuple[np
                         allowed=f"one of the training labels {list(names)[:20]}",
                         hint="a classifier cannot predict a class it has not seen; "
                              "move some of those samples into the training split")
+    if len(names) < 2:
+        raise DataError("classification needs at least two classes in the training split",
+                        parameter=f"{source}.y_train", value=f"{len(names)} class {list(names)}",
+                        allowed=">= 2 classes",
+                        hint="with one class every prediction is right and the accuracy means nothing")
     return (np.array([index[v] for v in train], dtype=np.int64),
             np.array([index[v] for v in test], dtype=np.int64), names)
 
