@@ -7,6 +7,9 @@
 * :func:`install_child_guard` registers a fork hook: a forked child (Lava's workers and
   its shared-memory manager) asks the kernel for SIGKILL when its parent dies
   (``prctl(PR_SET_PDEATHSIG)``), so a ``kill -9`` of the parent leaves no worker behind.
+  While the main thread forks, Ctrl-C/SIGTERM/SIGALRM handlers are deferred until the fork
+  hooks have run (an exception raised inside a hook is swallowed and can leave logging's
+  lock held: a deadlock).
   The kernel ties that signal to the parent *thread* that forked, so children forked from
   another thread get a small watchdog thread on the parent's pid instead. Children also
   drop the parent's Python SIGTERM handler, and inside :func:`quiet_children` they ignore
@@ -137,21 +140,59 @@ def child_init(parent_pid: int | None = None, *, ignore_sigint: bool = True,
 class _ForkState:
     main_thread = True
     parent_pid = 0
+    saved: dict = {}
+    deferred: list = []
 
 
 _fork = _ForkState()
 _quiet = threading.Event()
 _installed = False
 _install_lock = threading.Lock()
+#: Signals whose Python handlers are deferred while the main thread forks (see _before_fork).
+_DEFERRED_DURING_FORK = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)
+
+
+def _defer(signum: int, frame: Any) -> None:
+    _fork.deferred.append(signum)
 
 
 def _before_fork() -> None:
+    # A Python signal handler that raises while fork hooks run raises *inside* a hook, where
+    # Python swallows the exception, e.g. inside logging's lock-release hook, which then never
+    # releases its lock: the next log call deadlocks. So, while the main thread forks, handlers
+    # only note the signal; it is sent again once every hook has run. (Registered last, this
+    # hook runs first before the fork and last after it.)
     _fork.main_thread = threading.current_thread() is threading.main_thread()
     _fork.parent_pid = os.getpid()
+    _fork.saved = {}
+    _fork.deferred = []
+    if _fork.main_thread:
+        for signum in _DEFERRED_DURING_FORK:
+            handler = signal.getsignal(signum)
+            if callable(handler) and handler is not _defer:
+                _fork.saved[signum] = handler
+                signal.signal(signum, _defer)
+
+
+def _restore_handlers() -> list[int]:
+    saved, _fork.saved = _fork.saved, {}
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+    deferred, _fork.deferred = _fork.deferred, []
+    return list(dict.fromkeys(deferred))
+
+
+def _after_fork_in_parent() -> None:
+    for signum in _restore_handlers():
+        # from a thread, a moment later: raised here, the handler's exception would be swallowed
+        timer = threading.Timer(0.01, os.kill, (os.getpid(), signum))
+        timer.daemon = True
+        timer.start()
 
 
 def _after_fork_in_child() -> None:
     parent = _fork.parent_pid
+    _restore_handlers()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if _quiet.is_set():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -167,7 +208,14 @@ def install_child_guard() -> None:
     with _install_lock:
         if _installed or not hasattr(os, "register_at_fork"):
             return
-        os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                            after_in_child=_after_fork_in_child)
+        # an interrupt that still lands inside a hook (before our handler swap) is delivered
+        # again instead of being lost
+        global _default_unraisable
+        if sys.unraisablehook is not _unraisable:
+            _default_unraisable = sys.unraisablehook
+            sys.unraisablehook = _unraisable
         _installed = True
 
 

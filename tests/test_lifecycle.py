@@ -336,3 +336,49 @@ def test_killing_optimize_stops_its_workers_and_resume_loses_no_trial(tmp_path):
     failed = [t for t in trials if t.state.name == "FAIL"]
     for t in failed:  # every trial stopped by the kill was run again
         assert [d for d in done if retried_from(d) == t.number]
+
+
+def test_an_interrupt_during_fork_never_lands_inside_loggings_fork_hooks():
+    """Python swallows an exception raised inside a fork hook; raised inside logging's
+    lock-release hook it leaves the logging lock held and the next log call deadlocks (seen
+    when Ctrl-C or a test's alarm hit a Lava fork). With the child guard, handlers are deferred
+    while the main thread forks."""
+    script = textwrap.dedent("""
+        import collections, logging, os, random, signal, sys, time
+        from hrsnn_hw.lifecycle import install_child_guard
+        install_child_guard()
+        swallowed = []
+        sys.unraisablehook = lambda u: swallowed.append(getattr(u.object, "__qualname__", str(u.object)))
+        def on_alarm(signum, frame):
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGALRM, on_alarm)
+        rng = random.Random(0)
+        state = {"i": 0, "interrupts": 0}
+        def body():
+            while state["i"] < 300:
+                state["i"] += 1
+                signal.setitimer(signal.ITIMER_REAL, rng.uniform(1e-5, 4e-4))
+                pid = os.fork()
+                if pid == 0:
+                    os._exit(0)
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+                time.sleep(0.005)
+        while state["i"] < 300:
+            try:
+                body()
+            except KeyboardInterrupt:
+                state["interrupts"] += 1
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        import json
+        print(json.dumps({"interrupts": state["interrupts"], "swallowed": collections.Counter(swallowed),
+                          "lock_free": logging._lock.acquire(timeout=5)}))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    doc = json.loads(out.stdout)
+    assert doc["interrupts"] > 100  # the alarms really interrupted the loop
+    assert not {"_releaseLock", "_acquireLock"} & set(doc["swallowed"]), doc["swallowed"]
+    assert doc["lock_free"] is True
