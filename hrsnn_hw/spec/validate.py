@@ -14,11 +14,12 @@ NEURON_RANGES = {
     "refractory": (0.0, True, np.inf, "s"),
     "bias": (-np.inf, True, np.inf, "V"),
 }
-#: Largest magnitude of a voltage in units of its neuron's threshold. Fixed-point targets
-#: store voltages as integers scaled to the threshold, and even the float reference adds
-#: them step by step: beyond this the scaled value overflows any target's integer range
-#: (and 1e308 V overflows float64 in the first step).
-MAX_SCALED = 2.0**31
+#: Largest magnitude of a voltage in units of its neuron's threshold. Fixed-point targets store
+#: voltages as integers scaled to the threshold and the float reference adds them step by step:
+#: beyond 2^53 the scaled value is not even an exact integer in double precision, and values like
+#: a 1e308 V bias overflow float64 in the first step. (A dequantized no-leak neuron reaches
+#: ~1e13, so the limit is not tighter; the quantizer reports narrower target ranges itself.)
+MAX_SCALED = 2.0**53
 STDP_RANGES = {
     "eta_plus": (0.0, True, np.inf, "V"),
     "eta_minus": (0.0, True, np.inf, "V"),
@@ -62,7 +63,7 @@ def _check_scaled(scaled: np.ndarray, path: str, values: np.ndarray) -> None:
     if bad.any():
         i = int(np.argmax(bad))
         raise SpecError("value too large: scaled to the neuron's threshold it overflows", parameter=path, index=i,
-                        value=float(np.asarray(values).ravel()[i]), allowed=f"|value| <= 2^31 x v_th",
+                        value=float(np.asarray(values).ravel()[i]), allowed="|value| <= 2^53 x v_th",
                         hint="volts, not microvolts? a value this size cannot be simulated or quantized")
 
 
