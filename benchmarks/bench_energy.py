@@ -18,7 +18,7 @@ from hrsnn_hw.counting import count_ops
 from hrsnn_hw.energy import estimate_energy
 from hrsnn_hw.mapping import map_network
 from hrsnn_hw.profiles import load_profile
-from hrsnn_hw.quantize.network import QuantizedNetwork, QuantizedProjection
+from hrsnn_hw.fixedpoint import NumberFormat, QuantizedNetwork, QuantizedProjection
 from hrsnn_hw.records import SpikeRecord
 
 
@@ -29,9 +29,9 @@ def synthetic(n: int, m: int, samples: int, steps: int, rate: float, seed: int =
     qnet = QuantizedNetwork(name="bench", dt=1e-3, n_input=m, du=np.full(n, 3686), dv=rng.integers(40, 400, n),
                             vth=np.full(n, 200), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
                             refractory_steps=np.full(n, 2),
-                            projections=(QuantizedProjection("rec", "recurrent", w_rec, 0, 8, "mixed"),
-                                         QuantizedProjection("in", "input", w_in, 0, 8, "excitatory")),
-                            excitatory=np.ones(n, bool))
+                            projections=(QuantizedProjection.from_dense("rec", "recurrent", w_rec, 0, 8, "mixed"),
+                                         QuantizedProjection.from_dense("in", "input", w_in, 0, 8, "excitatory")),
+                            excitatory=np.ones(n, bool), number_format=NumberFormat.from_profile("loihi2"))
     record = SpikeRecord(spikes=rng.random((samples, steps, n)) < rate, sample_lengths=np.full(samples, steps),
                          dt=1e-3, input_spikes=rng.random((samples, steps, m)) < 2 * rate)
     return qnet, record

@@ -43,7 +43,7 @@ import numpy as np
 from .errors import DataError
 from .mapping.connectivity import connectivity
 from .mapping.placement import Placement
-from .quantize.network import QuantizedNetwork
+from .fixedpoint import QuantizedNetwork
 from .records import SpikeRecord
 from .arrays import frozen_array as _frozen
 
@@ -227,16 +227,15 @@ def count_ops(record: SpikeRecord, qnet: QuantizedNetwork, placement: Placement 
 
     conn = connectivity(qnet)
     fan_out = conn.fan_out                                             # (N+M,)
-    conn_t = np.ascontiguousarray(conn.connected.T, dtype=np.float32)  # (N+M, N)
+    conn_t = conn.connected.T.tocsr().astype(np.float32)                # (N+M, N), sparse
     n_cores = placement.n_cores if placement is not None else 0
     routes, off_routes, hops_ew, hops_ns, syn_to_core = _routes(placement, conn.connected, n, n_cores)
     plastic_out = np.zeros(n + m, dtype=np.int64)
     plastic_in = np.zeros(n, dtype=np.int64)
     for proj in qnet.projections:
         if proj.name in learning_projections:
-            nz = proj.w_post_pre != 0
-            plastic_in += nz.sum(axis=1)
-            cols = nz.sum(axis=0)
+            plastic_in += proj.fan_in()
+            cols = proj.fan_out()
             if proj.source == "recurrent":
                 plastic_out[:n] += cols
             else:
@@ -323,11 +322,9 @@ def count_ops(record: SpikeRecord, qnet: QuantizedNetwork, placement: Placement 
         learn_pre = np.zeros(n_cores)
         for proj in qnet.projections:
             if proj.name in learning_projections:
-                nz = (proj.w_post_pre != 0).astype(np.int64)
-                onehot = np.zeros((n, n_cores), dtype=np.int64)
-                onehot[np.arange(n), core] = 1
+                post, pre, _ = proj.synapses()  # O(synapses): each synapse updates on its target's core
                 pre_counts = src_total[:n] if proj.source == "recurrent" else src_total[n:]
-                learn_pre += pre_counts @ (nz.T @ onehot)
+                learn_pre += np.bincount(core[post], weights=pre_counts[pre], minlength=n_cores)
         per_core["learning_updates"] = (learn_post + learn_pre) * scale
         if placement.inputs == "io" and m:
             notes.append("messages and hops of inputs from the I/O port belong to no core")

@@ -46,6 +46,7 @@ SCHEMA: dict[str, dict[str, tuple[str, bool, bool]]] = {
         "weight_exp_min": ("count", True, False), "weight_exp_max": ("count", True, False),
         "bias_mant_bits": ("bits", True, False), "bias_exp_max": ("count", True, False),
         "refractory_max_steps": ("count", False, False), "synaptic_delay_bits": ("bits", False, False),
+        "spike_payload_bits": ("bits", False, False),
     },
     "core_limits": {
         "neurons_per_core": ("count", True, False), "synaptic_memory_per_core": ("bits", True, False),
@@ -78,6 +79,7 @@ SCHEMA: dict[str, dict[str, tuple[str, bool, bool]]] = {
 POSITIVE_INT_LIMITS = ("core_limits",)
 
 KEY_DOCS: dict[str, str] = {
+    "number_format.spike_payload_bits": "bits of a graded spike's signed integer payload; absent = binary spikes only",
     "core_limits.neurons_per_core": "neurons (compartments) one core holds",
     "core_limits.synaptic_memory_per_core": "bits of synaptic memory per core",
     "core_limits.synapse_word_bits": "bits of one synaptic memory word",

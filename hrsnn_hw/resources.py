@@ -7,8 +7,9 @@ with a message naming the estimate, the machine's memory and the override
 (``--max-memory``), instead of allocating for minutes and dying with ``MemoryError``.
 
 It is an upper-end estimate of the peak, not a measurement: the per-element byte counts
-below follow the arrays the code holds today (where a stage holds a dense matrix, a dense
-matrix is counted) and should be revised with the data structures they describe.
+below follow the arrays the code holds today (connectivity is drawn and held in O(synapses),
+records are dense (samples x steps x neurons) arrays) and should be revised with the data
+structures they describe.
 """
 from __future__ import annotations
 
@@ -24,11 +25,8 @@ import numpy as np
 from .errors import ResourceError
 
 #: Bytes per synapse across the stages (indices, float weight, STDP parameters and traces,
-#: Brian2's per-synapse state, the quantized copy).
+#: Brian2's per-synapse state, the quantized CSR copy, the golden model's synapse set).
 BYTES_PER_SYNAPSE = 160
-#: Dense matrices (post x pre, 8 bytes per entry) held per projection: sampling the mask,
-#: ``recurrent_weights()``/``input_weights()`` and the quantized ``w_post_pre``.
-DENSE_COPIES = 3
 #: Bytes per neuron of state and parameters across the stages.
 BYTES_PER_NEURON = 1024
 #: Encoded channels per data channel, at most (thermometer: 12 levels).
@@ -86,15 +84,15 @@ def _number(value: Any) -> float:
     return 0.0
 
 
-def network_size(design: Mapping[str, Any], n_input: int | None = None) -> tuple[float, float, float]:
-    """(neurons, expected synapses, dense entries) of a design, read without sampling it."""
+def network_size(design: Mapping[str, Any], n_input: int | None = None) -> tuple[float, float]:
+    """(neurons, expected synapses) of a design, read without sampling it."""
     pops = design.get("populations") or {}
     sizes: dict[str, float] = {}
     if isinstance(pops, Mapping):
         for name, tab in pops.items():
             sizes[str(name)] = max(_number(tab.get("n", 0)) if isinstance(tab, Mapping) else 0.0, 0.0)
     sizes["input"] = max(float(n_input if n_input is not None else _number(design.get("n_input", 0))), 0.0)
-    synapses = dense = 0.0
+    synapses = 0.0
     projs = design.get("projections") or {}
     if isinstance(projs, Mapping):
         for name, tab in projs.items():
@@ -106,16 +104,14 @@ def network_size(design: Mapping[str, Any], n_input: int | None = None) -> tuple
             else:
                 p = min(max(_number(tab.get("p", 0.0)) if isinstance(tab, Mapping) else 0.0, 0.0), 1.0)
                 synapses += p * n_pre * n_post
-            dense += n_pre * n_post
     neurons = sum(v for k, v in sizes.items() if k != "input")
-    return neurons, synapses, dense
+    return neurons, synapses
 
 
 def network_estimate(design: Mapping[str, Any], n_input: int | None = None) -> MemoryEstimate:
     """Memory of holding one network through the stages."""
-    neurons, synapses, dense = network_size(design, n_input)
-    return MemoryEstimate({"network": neurons * BYTES_PER_NEURON + synapses * BYTES_PER_SYNAPSE
-                           + dense * 8 * DENSE_COPIES})
+    neurons, synapses = network_size(design, n_input)
+    return MemoryEstimate({"network": neurons * BYTES_PER_NEURON + synapses * BYTES_PER_SYNAPSE})
 
 
 def _npz_shapes(path: Path) -> dict[str, tuple[tuple[int, ...], int]]:

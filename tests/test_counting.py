@@ -11,7 +11,7 @@ from hrsnn_hw.counting import EVENTS, count_ops
 from hrsnn_hw.errors import DataError
 from hrsnn_hw.mapping import map_network
 from hrsnn_hw.profiles import PROFILE_DIR, parse_profile
-from hrsnn_hw.quantize.network import QuantizedNetwork, QuantizedProjection
+from hrsnn_hw.fixedpoint import NumberFormat, QuantizedNetwork, QuantizedProjection
 from hrsnn_hw.records import SpikeRecord
 
 
@@ -24,9 +24,9 @@ def three_neurons() -> QuantizedNetwork:
     return QuantizedNetwork(name="three", dt=1e-3, n_input=1, du=np.full(n, 800), dv=np.full(n, 200),
                             vth=np.full(n, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
                             refractory_steps=np.zeros(n),
-                            projections=(QuantizedProjection("rec", "recurrent", w, 0, 8, "mixed"),
-                                         QuantizedProjection("in", "input", w_in, 0, 8, "excitatory")),
-                            excitatory=np.ones(n, bool))
+                            projections=(QuantizedProjection.from_dense("rec", "recurrent", w, 0, 8, "mixed"),
+                                         QuantizedProjection.from_dense("in", "input", w_in, 0, 8, "excitatory")),
+                            excitatory=np.ones(n, bool), number_format=NumberFormat.from_profile("loihi2"))
 
 
 def three_raster(**kw) -> SpikeRecord:
@@ -120,9 +120,9 @@ def random_run(seed=0, n=30, m=5, b=6, t=25):
     qnet = QuantizedNetwork(name="rand", dt=1e-3, n_input=m, du=np.full(n, 800), dv=rng.integers(1, 9, n) * 100,
                             vth=np.full(n, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
                             refractory_steps=np.zeros(n),
-                            projections=(QuantizedProjection("rec", "recurrent", w, 0, 8, "mixed"),
-                                         QuantizedProjection("in", "input", w_in, 0, 8, "excitatory")),
-                            excitatory=np.ones(n, bool))
+                            projections=(QuantizedProjection.from_dense("rec", "recurrent", w, 0, 8, "mixed"),
+                                         QuantizedProjection.from_dense("in", "input", w_in, 0, 8, "excitatory")),
+                            excitatory=np.ones(n, bool), number_format=NumberFormat.from_profile("loihi2"))
     lengths = rng.integers(t // 2, t + 1, b)
     valid = np.arange(t)[None, :, None] < lengths[:, None, None]
     spikes = (rng.random((b, t, n)) < 0.1) & valid

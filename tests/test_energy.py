@@ -16,7 +16,7 @@ from hrsnn_hw.energy import (compare_designs, conventional_baseline, energy_tabl
 from hrsnn_hw.errors import HrsnnError, ProfileError
 from hrsnn_hw.mapping import map_network
 from hrsnn_hw.profiles import PROFILE_DIR, load_profile, parse_profile
-from hrsnn_hw.quantize.network import QuantizedNetwork, QuantizedProjection
+from hrsnn_hw.fixedpoint import NumberFormat, QuantizedNetwork, QuantizedProjection
 from hrsnn_hw.records import SpikeRecord
 
 PJ = 1e-12
@@ -29,10 +29,10 @@ def three_neurons() -> QuantizedNetwork:
     return QuantizedNetwork(name="three", dt=1e-3, n_input=1, du=np.full(n, 800), dv=np.full(n, 200),
                             vth=np.full(n, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
                             refractory_steps=np.zeros(n),
-                            projections=(QuantizedProjection("rec", "recurrent", w, 0, 8, "mixed"),
-                                         QuantizedProjection("in", "input", np.array([[30], [0], [0]]), 0, 8,
+                            projections=(QuantizedProjection.from_dense("rec", "recurrent", w, 0, 8, "mixed"),
+                                         QuantizedProjection.from_dense("in", "input", np.array([[30], [0], [0]]), 0, 8,
                                                              "excitatory")),
-                            excitatory=np.ones(n, bool))
+                            excitatory=np.ones(n, bool), number_format=NumberFormat.from_profile("loihi2"))
 
 
 def three_raster(silent: bool = False) -> SpikeRecord:
@@ -127,9 +127,9 @@ def spread_network(n=64, m=4, seed=0):
     qnet = QuantizedNetwork(name="spread", dt=1e-3, n_input=m, du=np.full(n, 800), dv=np.full(n, 200),
                             vth=np.full(n, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
                             refractory_steps=np.zeros(n),
-                            projections=(QuantizedProjection("rec", "recurrent", w, 0, 8, "excitatory"),
-                                         QuantizedProjection("in", "input", w_in, 0, 8, "excitatory")),
-                            excitatory=np.ones(n, bool))
+                            projections=(QuantizedProjection.from_dense("rec", "recurrent", w, 0, 8, "excitatory"),
+                                         QuantizedProjection.from_dense("in", "input", w_in, 0, 8, "excitatory")),
+                            excitatory=np.ones(n, bool), number_format=NumberFormat.from_profile("loihi2"))
     rec = SpikeRecord(spikes=rng.random((3, 30, n)) < 0.1, sample_lengths=np.full(3, 30), dt=1e-3,
                       input_spikes=rng.random((3, 30, m)) < 0.2)
     return qnet, rec

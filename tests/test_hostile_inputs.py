@@ -159,8 +159,9 @@ PROBES = [
     Probe("max-memory-nonsense", "numbers", ["spec", "mrsnn", "--max-memory", "lots"]),
     # -- sizes -----------------------------------------------------------------------------------
     Probe("neurons-1e9", "size", ["spec", "{file}"], files={"d.json": design(populations__exc__n=10**9)}),
-    Probe("spec-scaled-1e5", "size", ["spec", "mrsnn", "--neurons", "100000"]),
-    Probe("data-1e6-channels", "size", ["run", "--task", "{file}", "--quick", "--out", "{out}"],
+    Probe("spec-scaled-1e8", "size", ["spec", "mrsnn", "--neurons", "100000000"]),
+    Probe("data-1e6-channels", "size", ["run", "--task", "{file}", "--quick", "--max-memory", "16GiB",
+                                        "--out", "{out}"],
           files={"wide.npz": _npz(x_train=np.zeros((2, 2, 10**6), np.float32), y_train=np.array([0, 1]),
                                   x_test=np.zeros((2, 2, 10**6), np.float32), y_test=np.array([0, 1]))}),
     Probe("run-over-max-memory", "size", ["run", "--quick", "--max-memory", "1MB", "--out", "{out}"]),

@@ -9,7 +9,7 @@ import pytest
 from hrsnn_hw.errors import MappingError
 from hrsnn_hw.mapping import Placement, connectivity, map_network
 from hrsnn_hw.profiles import PROFILE_DIR, load_profile, parse_profile
-from hrsnn_hw.quantize.network import QuantizedNetwork, QuantizedProjection
+from hrsnn_hw.fixedpoint import NumberFormat, QuantizedNetwork, QuantizedProjection
 
 
 def make_qnet(w_rec, w_in, *, du=None, dv=None, vth=None, refractory=None, name="net") -> QuantizedNetwork:
@@ -19,9 +19,9 @@ def make_qnet(w_rec, w_in, *, du=None, dv=None, vth=None, refractory=None, name=
     return QuantizedNetwork(name=name, dt=1e-3, n_input=m, du=full(du, 800), dv=full(dv, 200),
                             vth=full(vth, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
                             refractory_steps=full(refractory, 0),
-                            projections=(QuantizedProjection("rec", "recurrent", w_rec, 0, 8, "mixed"),
-                                         QuantizedProjection("in", "input", w_in, 0, 8, "excitatory")),
-                            excitatory=np.ones(n, bool))
+                            projections=(QuantizedProjection.from_dense("rec", "recurrent", w_rec, 0, 8, "mixed"),
+                                         QuantizedProjection.from_dense("in", "input", w_in, 0, 8, "excitatory")),
+                            excitatory=np.ones(n, bool), number_format=NumberFormat.from_profile("loihi2"))
 
 
 def custom_profile(base: str = "loihi1_sanafe", **limits):

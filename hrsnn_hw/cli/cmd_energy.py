@@ -16,7 +16,7 @@ from ..errors import HrsnnError
 from ..io import write_json_atomic
 from ..mapping import INPUT_MODES, STRATEGIES
 from ..profiles import available_profiles
-from ..quantize.network import QuantizedNetwork
+from ..fixedpoint import QuantizedNetwork
 from ..records import SpikeRecord
 from .validate import (check_design, check_same_network, deploy_profile, design_ref, load_input_artifact,
                        profile_list, task_name)

@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import HrsnnError
 from ..mapping.connectivity import connectivity
 from ..profiles import HardwareProfile
-from ..quantize.network import QuantizedNetwork
+from ..fixedpoint import QuantizedNetwork
 from ..spec import INPUT, NetworkSpec
 from .estimate import _band, _Prices
 from .report import EnergyReport

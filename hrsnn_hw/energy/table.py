@@ -12,7 +12,7 @@ from ..errors import HrsnnError
 from ..io import PathLike, to_jsonable
 from ..mapping import map_network
 from ..profiles import HardwareProfile, load_profile
-from ..quantize.network import QuantizedNetwork
+from ..fixedpoint import QuantizedNetwork
 from ..records import SpikeRecord
 from .baseline import VARIANTS, compare_designs, conventional_baseline
 from .estimate import estimate_energy

@@ -18,98 +18,17 @@ chips, in order; tile ``t`` of a chip sits at ``x = t // mesh_height``, ``y = t 
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..errors import MappingError
+from ..fixedpoint import CoreLimits, QuantizedNetwork, core_limits
 from ..profiles import HardwareProfile
-from ..quantize.network import QuantizedNetwork
 from .connectivity import Connectivity, connectivity
 from .placement import RESOURCES, Placement, UtilizationReport
 
 STRATEGIES = ("pack_profiles", "sequential")
 INPUT_MODES = ("io", "core")
 IO_XY = (0, 0)
-
-
-@dataclass(frozen=True)
-class CoreLimits:
-    """The profile's per-core limits, ``inf`` where it sets none."""
-
-    neurons: int
-    memory_bits: float
-    bits_per_synapse: int
-    input_axons: float
-    output_axons: float
-    neuron_profiles: float
-    threshold_profiles: float
-    cores_per_tile: int
-    cores_per_chip: int
-    chips: int
-    mesh: tuple[int, int] | None
-
-    def as_array(self) -> np.ndarray:
-        return np.array([self.neurons, self.memory_bits, self.input_axons, self.output_axons,
-                         self.neuron_profiles, self.threshold_profiles], dtype=np.float64)
-
-
-def core_limits(profile: HardwareProfile, qnet: QuantizedNetwork | None = None, *,
-                max_neurons_per_core: int | None = None) -> tuple[CoreLimits, list[str]]:
-    """Read the per-core limits of ``profile`` (and the assumptions made reading them)."""
-    notes: list[str] = []
-    if not profile.has("core_limits", "neurons_per_core"):
-        raise MappingError("this profile has no per-core limits, so a network cannot be mapped onto it",
-                           parameter="profile", value=profile.name,
-                           hint="map onto a neuromorphic profile; price conventional devices with "
-                                "conventional_baseline")
-
-    def opt(key: str) -> float:
-        return float(profile.int("core_limits", key)) if profile.has("core_limits", key) else math.inf
-
-    neurons = profile.int("core_limits", "neurons_per_core")
-    if max_neurons_per_core is not None:
-        if isinstance(max_neurons_per_core, bool) or int(max_neurons_per_core) != max_neurons_per_core \
-                or max_neurons_per_core < 1:
-            raise MappingError("max_neurons_per_core must be a positive whole number",
-                               parameter="max_neurons_per_core", value=max_neurons_per_core,
-                               allowed=f"1..{neurons}")
-        if max_neurons_per_core < neurons:
-            notes.append(f"neurons per core capped at {max_neurons_per_core} (profile allows {neurons})")
-            neurons = int(max_neurons_per_core)
-    if profile.has("core_limits", "synapse_bits"):
-        bps = profile.int("core_limits", "synapse_bits")
-    elif profile.has("core_limits", "synapse_word_bits"):
-        bps = profile.int("core_limits", "synapse_word_bits")
-        notes.append(f"one {bps}-bit synaptic word charged per synapse (profile gives no synapse_bits)")
-    elif qnet is not None and qnet.projections:
-        bps = max(int(p.num_weight_bits) for p in qnet.projections)
-        notes.append(f"{bps} bits per synapse: the weight mantissa only (profile gives no synapse format)")
-    else:
-        raise MappingError("the profile gives no synapse size", parameter="core_limits.synapse_bits",
-                           value=profile.name, hint="add synapse_bits or synapse_word_bits to the profile")
-    cpt = profile.int("core_limits", "cores_per_tile", default=1)
-    cpc = profile.int("core_limits", "cores_per_chip")
-    mesh = None
-    if profile.has("core_limits", "mesh_width") and profile.has("core_limits", "mesh_height"):
-        mesh = (profile.int("core_limits", "mesh_width"), profile.int("core_limits", "mesh_height"))
-        if mesh[0] * mesh[1] * cpt < cpc:
-            raise MappingError("the profile's mesh has fewer core slots than cores per chip",
-                               parameter="core_limits.mesh_width", value=f"{mesh[0]} x {mesh[1]} x {cpt}",
-                               allowed=f">= cores_per_chip = {cpc}")
-    else:
-        notes.append("the profile gives no mesh: messages are counted, hops are not")
-    for name in ("input_axons_per_core", "output_axons_per_core", "neuron_profiles_per_core"):
-        if not profile.has("core_limits", name):
-            notes.append(f"{name} not limited (the profile sets no limit)")
-    return CoreLimits(neurons=neurons, memory_bits=float(profile.int("core_limits", "synaptic_memory_per_core")),
-                      bits_per_synapse=bps, input_axons=opt("input_axons_per_core"),
-                      output_axons=opt("output_axons_per_core"),
-                      neuron_profiles=opt("neuron_profiles_per_core"),
-                      threshold_profiles=opt("threshold_profiles_per_core"), cores_per_tile=cpt,
-                      cores_per_chip=cpc, chips=profile.int("core_limits", "chips_per_board", default=1),
-                      mesh=mesh), notes
 
 
 def neuron_profile_ids(qnet: QuantizedNetwork) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +48,7 @@ def _check_single_neurons(conn: Connectivity, lim: CoreLimits) -> None:
                            f"has ({int(lim.memory_bits)} bits)", parameter="synaptic_memory_per_core",
                            index=worst, value=int(bits[worst]), allowed=f"<= {int(lim.memory_bits)} bits",
                            hint="reduce this neuron's fan-in (sparser projections)")
-    n_src = conn.connected.sum(axis=1)
+    n_src = conn.sources_per_neuron
     worst = int(np.argmax(n_src)) if n_src.size else 0
     if n_src.size and n_src[worst] > lim.input_axons:
         raise MappingError(f"neuron {worst} alone has {int(n_src[worst])} distinct presynaptic sources, more "
@@ -147,7 +66,8 @@ def _greedy(order: np.ndarray, conn: Connectivity, prof: np.ndarray, vth: np.nda
     closed_by: dict[str, int] = {}
     fan_in = conn.fan_in
     cnt = mem = 0
-    src = np.zeros(conn.n_sources, dtype=bool)
+    src = np.zeros(conn.n_sources, dtype=bool)  # sources the current core receives
+    marked: list[np.ndarray] = []                 # ... as index arrays, to clear them in O(fan-in)
     n_src = 0
     profs: set[int] = set()
     vths: set[int] = set()
@@ -169,9 +89,11 @@ def _greedy(order: np.ndarray, conn: Connectivity, prof: np.ndarray, vth: np.nda
             reason = "neuron_profiles_per_core"
         elif vth[i] not in vths and len(vths) + 1 > lim.threshold_profiles:
             reason = "threshold_profiles_per_core"
-        else:
-            union = src | conn.connected[i]
-            n_union = int(np.count_nonzero(union))
+        if reason is None:
+            # sources of neuron i this core does not receive yet: O(fan-in), not O(N)
+            srcs = conn.sources_of(i)
+            new = srcs[~src[srcs]]
+            n_union = n_src + int(new.size)
             if n_union > lim.input_axons:
                 reason = "input_axons_per_core"
         if reason is not None:
@@ -180,14 +102,18 @@ def _greedy(order: np.ndarray, conn: Connectivity, prof: np.ndarray, vth: np.nda
                 closed_by[reason] = closed_by.get(reason, 0) + 1
             core += 1
             cnt = mem = 0
-            src = np.zeros(conn.n_sources, dtype=bool)
+            if marked:
+                src[np.concatenate(marked)] = False
+            marked = []
             profs, vths = set(), set()
-            union = conn.connected[i].copy()
-            n_union = int(np.count_nonzero(union))
+            new = conn.sources_of(i)
+            n_union = int(new.size)
         core_of[i] = core
         cnt += 1
         mem += bits
-        src, n_src = union, n_union
+        src[new] = True
+        marked.append(new)
+        n_src = n_union
         profs.add(int(prof[i]))
         vths.add(int(vth[i]))
     if core >= 0:
