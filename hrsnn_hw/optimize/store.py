@@ -35,6 +35,7 @@ import fcntl
 import logging
 import os
 import socket
+import time
 import uuid
 import warnings
 from dataclasses import asdict, dataclass
@@ -51,6 +52,7 @@ from ..rundir import process_alive, process_start_token
 log = logging.getLogger("hrsnn_hw.optimize")
 
 CONFIG_ATTR = "hrsnn:config"
+_OPEN_ATTEMPTS = 5
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 __all__ = ["OptimizeError", "StudyMismatchError", "storage_url", "open_storage", "WorkerIdentity",
@@ -93,14 +95,22 @@ def open_storage(storage: str | os.PathLike, *, heartbeat_s: float | None = None
         kwargs.update(heartbeat_interval=max(1, int(round(heartbeat_s))),
                       grace_period=max(2, int(round(grace_s or 2 * heartbeat_s))),
                       heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retries))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, **kwargs)
-    except Exception as exc:  # SQLAlchemy raises many kinds
-        raise OptimizeError(f"cannot open the study database ({type(exc).__name__}: {exc})", parameter="--storage",
-                            value=str(storage), hint="check the path or URL, e.g. runs/opt/study.db or "
-                                                     "postgresql://user@host/db") from None
+    # Processes opening a new database at the same moment race to create its schema (one of
+    # them gets an IntegrityError on the version table): the loser tries again.
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, **kwargs)
+        except Exception as exc:  # SQLAlchemy raises many kinds
+            if attempt + 1 < _OPEN_ATTEMPTS and type(exc).__name__ in ("IntegrityError", "OperationalError"):
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise OptimizeError(f"cannot open the study database ({type(exc).__name__}: {exc})",
+                                parameter="--storage", value=str(storage),
+                                hint="check the path or URL, e.g. runs/opt/study.db or postgresql://user@host/db"
+                                ) from None
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
