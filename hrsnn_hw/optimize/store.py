@@ -192,7 +192,9 @@ def reap_dead_local_trials(study: optuna.Study, me: WorkerIdentity) -> list[int]
 
 def retried_from(trial: FrozenTrial) -> int | None:
     """Number of the original trial a retried trial repeats (None for an original)."""
-    return RetryHeartbeatStaleTrialCallback.retried_trial_number(trial)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RetryHeartbeatStaleTrialCallback.retried_trial_number(trial)
 
 
 @contextlib.contextmanager
