@@ -6,8 +6,15 @@ says what to change without a traceback from deep inside Brian2 or Lava.
 """
 from __future__ import annotations
 
+import csv
+import functools
+import os
 import warnings
-from typing import Any
+import zipfile
+import zlib
+from typing import Any, Callable, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class HrsnnError(Exception):
@@ -32,6 +39,7 @@ class HrsnnError(Exception):
     def __init__(self, message: str, *, parameter: str | None = None, value: Any = None,
                  allowed: str | None = None, hint: str | None = None,
                  index: int | None = None) -> None:
+        self.message = message
         self.parameter = parameter
         self.value = value
         self.allowed = allowed
@@ -74,12 +82,33 @@ class BackendError(HrsnnError, RuntimeError):
     """A simulator backend (Brian2 or Lava) failed."""
 
 
-class VerificationError(HrsnnError, AssertionError):
-    """An exact equivalence check failed."""
+class VerificationError(HrsnnError, RuntimeError):
+    """An exact equivalence check failed (a failed check, not a programming error: not an
+    ``AssertionError``, so ``python -O`` and ``except AssertionError`` do not touch it)."""
 
 
 class ArtifactError(HrsnnError, ValueError):
     """An artifact file is missing, corrupt or of an unsupported format version."""
+
+
+class PathError(HrsnnError, ValueError):
+    """A name cannot become a file name, or a write would land outside the output folder."""
+
+
+class ResourceError(HrsnnError, ValueError):
+    """A run would need more memory than the machine has (refused before allocating)."""
+
+
+class RunLockedError(HrsnnError, RuntimeError):
+    """Another run holds the output folder's lock."""
+
+
+class OptimizeError(HrsnnError, RuntimeError):
+    """The optimisation study cannot proceed (evaluator failures, lost workers, ...)."""
+
+
+class StudyMismatchError(OptimizeError, ValueError):
+    """The study given cannot be used: made with another setup, or not a study storage (bad input)."""
 
 
 class LossyConversionWarning(UserWarning):
@@ -91,3 +120,32 @@ def warn_or_raise(error: HrsnnError, strict: bool, stacklevel: int = 3) -> None:
     if strict:
         raise error
     warnings.warn(str(error), LossyConversionWarning, stacklevel=stacklevel)
+
+
+#: Exceptions a loader raises on malformed content it did not anticipate (wrong types deep in a
+#: document, arrays of the wrong shape...). :func:`clean_errors` turns them into the loader's own
+#: error class, so that bad input never ends in a traceback.
+MALFORMED = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, ZeroDivisionError,
+             RecursionError, UnicodeError, EOFError, OSError, csv.Error, zipfile.BadZipFile, zlib.error)
+
+
+def clean_errors(error: type[HrsnnError], parameter: str, hint: str) -> Callable[[F], F]:
+    """Decorator for loaders: an unanticipated exception on malformed input becomes ``error``.
+
+    The loader's own checks still give the precise messages; this is the safety net for the
+    combinations they do not foresee (found by the property tests in tests/test_fuzz_loaders.py).
+    """
+    def deco(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except HrsnnError:
+                raise
+            except MALFORMED as exc:
+                first = args[0] if args else None
+                value = str(first) if isinstance(first, (str, os.PathLike)) else None
+                raise error(f"malformed input ({type(exc).__name__}: {str(exc)[:300]})", parameter=parameter,
+                            value=value, hint=hint) from None
+        return wrapper  # type: ignore[return-value]
+    return deco

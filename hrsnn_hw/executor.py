@@ -6,28 +6,21 @@ cluster back end (Dask's ``Client.submit`` + ``distributed.as_completed`` has th
 plugs in as one more class and one more branch of :func:`make_executor`.
 
 Local workers are spawned (never forked: Brian2 and Lava hold threads and shared memory) and
-die with their parent whatever kills it: each worker asks the kernel for SIGKILL when its
-parent dies (Linux ``PR_SET_PDEATHSIG``) and also watches its parent's pid, which covers
-systems without that call and a parent that dies before the request is made.
+die with their parent whatever kills it (:func:`hrsnn_hw.lifecycle.child_init`: the kernel's
+parent-death signal, a watch on the parent's pid where that call is missing, and a check for a
+parent that died before the request was made); they ignore Ctrl-C, the parent decides.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
-import ctypes
 import multiprocessing as mp
 import os
-import signal
-import sys
-import threading
-import time
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from .errors import HrsnnError
+from .lifecycle import child_init
 
 __all__ = ["Executor", "InlineExecutor", "LocalProcessExecutor", "make_executor", "default_workers"]
-
-_PR_SET_PDEATHSIG = 1
-
 
 class Executor(Protocol):
     """Runs ``fn(*args)`` for every tuple of ``jobs``; yields ``(index, result)`` in completion order.
@@ -52,28 +45,6 @@ class InlineExecutor:
             yield i, fn(*args)
 
 
-def _watch_parent(parent_pid: int, period_s: float = 0.5) -> None:
-    while True:
-        time.sleep(period_s)
-        if os.getppid() != parent_pid:
-            os._exit(1)
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Worker initializer: end this process when the parent process ends (SIGKILL included)."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):  # no prctl: the watcher below still does the job
-            pass
-    if os.getppid() != parent_pid:  # the parent died before the request was made
-        os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent_pid,), name="hrsnn-parent-watch", daemon=True).start()
-    # Ctrl-C reaches the whole process group; the parent decides what happens to the jobs.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 class LocalProcessExecutor:
     """``workers`` spawned processes on this machine that die with their parent.
 
@@ -94,7 +65,7 @@ class LocalProcessExecutor:
         if not jobs:
             return
         pool = cf.ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)), mp_context=mp.get_context("spawn"),
-                                      initializer=_die_with_parent, initargs=(os.getpid(),))
+                                      initializer=child_init, initargs=(os.getpid(),))
         futures: dict[cf.Future, int] = {}
         finished = False
         try:

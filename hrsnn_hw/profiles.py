@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import ProfileError
+from .errors import ProfileError, clean_errors
 from .io import PathLike, read_json
 
 PROFILE_FORMAT = "hrsnn_hw.hardware_profile"
@@ -221,6 +221,7 @@ def _parse_value(raw: Any, path: str, dimension: str, sources: Mapping[str, str]
                         estimate=estimate, note=str(raw.get("note", "")))
 
 
+@clean_errors(ProfileError, "profile", "compare the file with a bundled profile such as loihi2.json")
 def parse_profile(data: Mapping[str, Any], origin: str = "<dict>") -> HardwareProfile:
     """Validate a parsed profile document and build a :class:`HardwareProfile`."""
     if not isinstance(data, Mapping):

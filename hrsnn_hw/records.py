@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ArtifactError, clean_errors
 from .io import PathLike, load_artifact, save_artifact
 
 RECORD_KIND = "hrsnn_hw.SpikeRecord"
@@ -119,6 +120,7 @@ class SpikeRecord:
         save_artifact(path, RECORD_KIND, RECORD_VERSION, meta, arrays)
 
     @classmethod
+    @clean_errors(ArtifactError, "path", "the record file is damaged or was not written by hrsnn_hw")
     def load(cls, path: PathLike) -> "SpikeRecord":
         """Read a record written by :meth:`save`."""
         meta, arrays, _ = load_artifact(path, RECORD_KIND, (RECORD_VERSION,))

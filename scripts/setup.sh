@@ -43,7 +43,7 @@ fi
 STAMP="$VENV/.hrsnn_installed"
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-    PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install --quiet -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
+    PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install --quiet -e ".[dev,notebooks]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
     "$VENV/bin/python" -c "import hrsnn_hw, lava, brian2" || { echo "error: installation failed" >&2; exit 1; }
     touch "$STAMP"
 fi

@@ -56,7 +56,7 @@ def test_log_flag_and_quick_defaults(tmp_path):
                                       "populations.exc.tau_m.mean=0.005:0.1", "--log"])
     config = build_config(args)
     assert config.space.params[0].log and config.budget == 4 and config.reeval_seeds == 2 and config.quick
-    assert config.storage == str(tmp_path / "study.journal")
+    assert config.storage == str(tmp_path / "study.db")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["optimize", "--log"])
 

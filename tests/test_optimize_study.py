@@ -19,6 +19,7 @@ from hrsnn_hw.io import read_json
 from hrsnn_hw.optimize import (REEVAL_SEED_OFFSET, OptimizeError, make_config, open_storage, optimize,
                                space_from_cli)
 from hrsnn_hw.optimize.objectives import dominates
+from hrsnn_hw.optimize.store import retried_from
 from hrsnn_hw.optimize.synthetic import evaluate
 from hrsnn_hw.spec import load_spec, read_spec_file
 
@@ -40,7 +41,7 @@ def _config(design, tmp_path, *, space=None, **kw):
     # the study machinery alone; the MC floor and the tuned MRSNN have their own tests
     kw.setdefault("mc_floor", False)
     kw.setdefault("tune_mrsnn", False)
-    return make_config(design, space or space_from_cli(SMALL), storage=str(tmp_path / "study.journal"),
+    return make_config(design, space or space_from_cli(SMALL), storage=str(tmp_path / "study.db"),
                        out=tmp_path, **kw)
 
 
@@ -108,7 +109,7 @@ def test_ctrl_c_requeues_the_running_trial_and_resume_loses_nothing(design, tmp_
     trials = _trials(_config(design, tmp_path))
     done = _complete(trials)
     assert len(done) == 6 and _unique_params(done)
-    retry = [t for t in done if t.system_attrs.get("hrsnn:retry_of") == interrupted[0].number]
+    retry = [t for t in done if retried_from(t) == interrupted[0].number]
     assert len(retry) == 1 and retry[0].params == interrupted[0].params
     assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
 
@@ -128,16 +129,15 @@ def test_kill_minus_9_then_resume_retries_the_dead_workers_trial(design, tmp_pat
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and running is None:
             time.sleep(0.1)
-            if not (out / "study.journal").exists():
+            if not (out / "study.db").exists():
                 continue
             try:
                 trials = _trials(config)
-            except KeyError:  # the journal exists but the study is not written yet
+            except KeyError:  # the database exists but the study is not written yet
                 continue
-            # wait for the first heartbeat: the worker is then asleep in the evaluator, not
-            # holding the journal's file lock (which a kill would leave for 30 s)
-            busy = [t for t in trials if t.state.name == "RUNNING" and len(t.params) == len(SMALL)
-                    and "hrsnn:heartbeat" in t.system_attrs]
+            # a RUNNING trial with all its parameters: the worker is in (or about to enter) the
+            # stalling evaluator
+            busy = [t for t in trials if t.state.name == "RUNNING" and len(t.params) == len(SMALL)]
             if len(_complete(trials)) >= 2 and busy:
                 time.sleep(0.2)
                 proc.send_signal(signal.SIGKILL)
@@ -157,7 +157,7 @@ def test_kill_minus_9_then_resume_retries_the_dead_workers_trial(design, tmp_pat
     assert not [t for t in trials if t.state.name == "RUNNING"]
     dead = next(t for t in trials if t.number == running)
     assert dead.state.name == "FAIL" and dead.user_attrs["failure"]["reason"] == "worker died"
-    retried = [t for t in done if t.system_attrs.get("hrsnn:retry_of") == running]
+    retried = [t for t in done if retried_from(t) == running]
     assert len(retried) == 1 and retried[0].params == dead.params
     assert _unique_params(done)
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from . import progress_enabled
+from .validate import check_design, design_ref, nonneg_int, positive_int, task_name
 
 NAME = "ablation"
 HELP = "train and evaluate the 2x2 heterogeneity ablation over seeds, with controls and verdicts"
@@ -44,13 +45,13 @@ def _names(text: str, allowed: tuple[str, ...], option: str) -> tuple[str, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--design", default=None,
+    parser.add_argument("--design", default=None, type=design_ref,
                         help="heterogeneous base design (default: hrsnn)")
-    parser.add_argument("--task", default="japanese_vowels",
+    parser.add_argument("--task", default="japanese_vowels", type=task_name,
                         help="task name (japanese_vowels, mackey_glass, lorenz, ...) or a data file")
-    parser.add_argument("--seeds", type=int, default=None,
+    parser.add_argument("--seeds", type=positive_int, default=None,
                         help="number of seeds (default 10; 3 with --quick); seeds are --seed, --seed+1, ...")
-    parser.add_argument("--epochs", type=int, default=None, help="STDP training epochs (default 1)")
+    parser.add_argument("--epochs", type=nonneg_int, default=None, help="STDP training epochs (default 1)")
     parser.add_argument("--controls", default="untrained,shuffled",
                         help="controls measured on the control arms: untrained, shuffled, or none "
                              "(default untrained,shuffled)")
@@ -58,8 +59,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="arms whose controls are measured, comma-separated (default hrsnn)")
     parser.add_argument("--references", default="linear,esn",
                         help="non-spiking references on the same split: linear, esn, or none (default linear,esn)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--workers", type=positive_int, default=None,
                         help="parallel worker processes (default: CPUs, at most 4)")
+
+
+def check(args: argparse.Namespace) -> None:
+    """Pre-flight: the design (and its memory) before the first seed trains."""
+    if args.out is None:
+        args.out = Path("runs/ablation")
+    check_design(args.design or "hrsnn", parameter="--design", max_memory=args.max_memory)
 
 
 def run(args: argparse.Namespace) -> dict:

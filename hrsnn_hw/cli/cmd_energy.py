@@ -11,12 +11,15 @@ import argparse
 from pathlib import Path
 
 from ..energy import STATIC_MODES, energy_table, plot_energy, table_json
+from ..energy.estimate import TIME_MODES
 from ..errors import HrsnnError
 from ..io import write_json_atomic
 from ..mapping import INPUT_MODES, STRATEGIES
 from ..profiles import available_profiles
 from ..fixedpoint import QuantizedNetwork
 from ..records import SpikeRecord
+from .validate import (check_design, check_same_network, deploy_profile, design_ref, load_input_artifact,
+                       profile_list, task_name)
 
 NAME = "energy"
 HELP = "energy per inference of designs on hardware profiles (table, JSON, stacked-bar figure)"
@@ -45,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "repeat in the same order as --qnet")
     parser.add_argument("--name", action="append", default=[],
                         help="design name, in --qnet order (default: the network's name)")
-    parser.add_argument("--profiles", default=",".join(available_profiles()),
+    parser.add_argument("--profiles", default=",".join(available_profiles()), type=profile_list,
                         help="comma-separated profile names or .json paths (default: every bundled profile)")
     parser.add_argument("--reference", default=None,
                         help="design the others are divided by (default: MRSNN if present, else the last)")
@@ -56,10 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inputs", choices=INPUT_MODES, default="io",
                         help="inputs enter from the I/O port, or sit on cores of their own")
     parser.add_argument("--strategy", choices=STRATEGIES, default="pack_profiles", help="mapping strategy")
-    parser.add_argument("--design", default="hrsnn",
+    parser.add_argument("--design", default="hrsnn", type=design_ref,
                         help="without --qnet: the design run with its MRSNN twin (default: reference hrsnn)")
-    parser.add_argument("--task", default="japanese_vowels", help="without --qnet: the task (default: japanese_vowels)")
-    parser.add_argument("--deploy-profile", default="loihi2",
+    parser.add_argument("--task", default="japanese_vowels", type=task_name,
+                        help="without --qnet: the task (default: japanese_vowels)")
+    parser.add_argument("--deploy-profile", default="loihi2", type=deploy_profile,
                         help="without --qnet: the profile the networks are quantized for (default: loihi2)")
 
 
@@ -86,6 +90,30 @@ def _pipeline_items(args: argparse.Namespace) -> tuple[list, dict]:
     return items, tasks
 
 
+def check(args: argparse.Namespace) -> None:
+    """Pre-flight: pairs of files, time per step, and (without --qnet) the design and its memory."""
+    if len(args.qnet) != len(args.record):
+        raise HrsnnError("give one --record per --qnet", parameter="--record",
+                         value=f"{len(args.record)} records for {len(args.qnet)} networks")
+    if args.name and len(args.name) != len(args.qnet):
+        raise HrsnnError("give one --name per --qnet, or none", parameter="--name",
+                         value=f"{len(args.name)} names for {len(args.qnet)} networks")
+    t = _time_arg(args.time_per_step)
+    if (isinstance(t, float) and not 0 < t < float("inf")) or (isinstance(t, str) and t not in TIME_MODES):
+        raise HrsnnError("time per step must be a mode or a positive number of seconds", parameter="--time-per-step",
+                         value=args.time_per_step, allowed=f"one of {list(TIME_MODES)} or seconds > 0")
+    if not args.qnet:
+        if args.out is None:
+            args.out = Path("runs/energy")
+        design = check_design(args.design, parameter="--design", max_memory=args.max_memory)
+        names = [str(design.get("name", Path(args.design).stem)), "mrsnn"]
+    else:
+        names = list(args.name)
+    if args.reference is not None and names and args.reference not in names:
+        raise HrsnnError("unknown reference design", parameter="--reference", value=args.reference,
+                         allowed=f"one of {names}")
+
+
 def run(args: argparse.Namespace) -> dict:
     task_info = None
     if not args.qnet:
@@ -101,8 +129,9 @@ def run(args: argparse.Namespace) -> dict:
                          value=f"{len(args.name)} names for {len(args.qnet)} networks")
     items = []
     for k, (qpath, rpath) in enumerate(zip(args.qnet, args.record)):
-        qnet = QuantizedNetwork.load(qpath)
-        record = SpikeRecord.load(rpath)
+        qnet = load_input_artifact(QuantizedNetwork.load, qpath, "--qnet")
+        record = load_input_artifact(SpikeRecord.load, rpath, "--record")
+        check_same_network(qnet, record, f"--qnet/--record pair {k + 1}")
         items.append((args.name[k] if args.name else qnet.name, qnet, record))
     return _table(args, items, None)
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 from ..errors import HrsnnError
+from ..io import safe_filename
+from .validate import existing_file, load_input_artifact, positive_float, positive_int, seed_value
 
 NAME = "nir"
 HELP = "exchange networks with other neuromorphic tools via NIR (export / import)"
@@ -33,7 +35,7 @@ def _common(sub: argparse.ArgumentParser) -> None:
     g.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                    help="print one JSON object on stdout and nothing else")
     g.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS, help="no log messages")
-    g.add_argument("--seed", type=int, default=argparse.SUPPRESS,
+    g.add_argument("--seed", type=seed_value, default=argparse.SUPPRESS,
                    help="export: re-sample a design with this seed (default: the file's)")
     g.add_argument("--quick", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
@@ -44,22 +46,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              description="Write a design/spec file or a trained network as a NIR graph.")
     exp.add_argument("network", metavar="SPEC_OR_TRAINED",
                      help="design or spec file (JSON/TOML) or a TrainedNetwork JSON")
-    exp.add_argument("--n-input", type=int, default=None, help="re-sample a design with this many input channels")
+    exp.add_argument("--n-input", type=positive_int, default=None,
+                     help="re-sample a design with this many input channels")
     exp.add_argument("--decay", choices=("exact", "euler"), default="exact",
                      help="time-constant convention: exact (ODE-exact simulators, default) or euler "
                           "(snnTorch, lava-dl: their 1 - dt/tau equals our exp(-dt/tau))")
     _common(exp)
     imp = actions.add_parser("import", help="read a .nir file as <name>.spec.json",
                              description="Read a NIR graph (one recurrent CubaLIF layer) as a hrsnn_hw spec.")
-    imp.add_argument("file", type=Path, metavar="FILE.nir", help="NIR HDF5 file")
-    imp.add_argument("--dt", type=float, default=None,
+    imp.add_argument("file", type=existing_file, metavar="FILE.nir", help="NIR HDF5 file")
+    imp.add_argument("--dt", type=positive_float, default=None,
                      help="time step in the graph's time unit; required for graphs not written by hrsnn_hw")
     imp.add_argument("--populations", default=None, metavar="NAME:N,...",
                      help="population names and sizes in neuron order (default: metadata, else weight signs)")
     imp.add_argument("--decay", choices=("exact", "euler"), default=None,
                      help="time-constant convention of the graph (default: metadata, else exact)")
-    imp.add_argument("--name", default=None, help="spec name (default: metadata, else the file name)")
+    imp.add_argument("--name", default=None, type=_name,
+                     help="spec name, also its file name (default: metadata, else the file name)")
     _common(imp)
+
+
+def _name(text: str) -> str:
+    try:
+        return safe_filename(text, parameter="--name")
+    except HrsnnError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _load_network(path: str, n_input: int | None, seed: int | None):
@@ -105,7 +116,7 @@ def _export(args: argparse.Namespace) -> dict:
     net = _load_network(args.network, args.n_input, getattr(args, "seed", None))
     spec = getattr(net, "spec", net)
     graph = to_nir(net, decay=args.decay)
-    path = save_nir(graph, out / f"{spec.name}.nir")
+    path = save_nir(graph, out / f"{safe_filename(spec.name, parameter='name (of the network)')}.nir")
     w_in, w_rec = spec.input_weights(), spec.recurrent_weights()
     notes = export_notes(net)
     result = {"action": "export", "path": str(path), "bytes": path.stat().st_size, "name": spec.name,
@@ -126,13 +137,15 @@ def _import(args: argparse.Namespace) -> dict:
     from ..interchange import import_nir, load_nir
     from ..spec import save_spec
     out = _out_dir(args)
-    graph = load_nir(args.file)
+    graph = load_input_artifact(load_nir, args.file, "FILE.nir")
     result_import = import_nir(graph, dt=args.dt, populations=_parse_populations(args.populations),
                                decay=args.decay, name=args.name)
     spec = result_import.spec
     if args.name is None and not result_import.has_metadata:
         spec = dataclasses.replace(spec, name=args.file.stem)
-    path = save_spec(spec, out / f"{spec.name}.spec.json")
+    name = safe_filename(spec.name, parameter="name (from the NIR metadata or file name)"
+                         if args.name is None else "--name", hint="give a safe name with --name")
+    path = save_spec(spec, out / f"{name}.spec.json")
     result = {"action": "import", "path": str(path), "name": spec.name, "exact": result_import.exact,
               "has_metadata": result_import.has_metadata, "dt": spec.dt, "n_input": spec.n_input,
               "n_neurons": spec.n_neurons,
@@ -145,6 +158,10 @@ def _import(args: argparse.Namespace) -> dict:
                                  f"dt = {spec.dt:g}, populations " + json.dumps(result["populations"]),
                                  *(f"  note: {n}" for n in result_import.notes)])
     return result
+
+
+def check(args: argparse.Namespace) -> None:
+    _out_dir(args)
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -5,6 +5,8 @@ import argparse
 import shlex
 from pathlib import Path
 
+from .validate import design_ref, nonneg_int, positive_float, positive_int, profile_name, task_name
+
 NAME = "optimize"
 HELP = "search the heterogeneity of a design by Bayesian optimisation (GP surrogate) and write the best design"
 DESCRIPTION = """\
@@ -12,9 +14,11 @@ Search the distributions of a design's neuron time constants and STDP parameters
 scalar you name) to maximise the spike efficiency E = memory capacity / activity, or the
 task metric, or to minimise spikes or energy per inference, under constraints. The
 surrogate is a Gaussian process (scikit-learn, no torch). Every trial is stored in an
-optuna journal, so an interrupted study (Ctrl-C, kill, a lost machine) resumes where it
-stopped: run the same command again. The best design is re-evaluated on fresh seeds next
-to the reference HRSNN and its MRSNN twin and written as <out>/best_design.json.
+optuna database (SQLite file <out>/study.db by default), so an interrupted study (Ctrl-C,
+SIGTERM, kill -9, a lost machine: optuna's heartbeat notices, its retry callback re-queues
+the trial) resumes where it stopped: run the same command again. The best design is
+re-evaluated on fresh seeds next to the reference HRSNN and its MRSNN twin and written as
+<out>/best_design.json.
 
 A silent network cannot win: E = MC / activity (and spikes, energy, activity) improve when a
 network fires less and remembers less, so these objectives carry the constraint
@@ -40,12 +44,12 @@ examples:
   hrsnn-hw optimize --workers 2 --budget 40                            # 2 processes, one study
 
 several machines (one study, shared budget):
-  on every machine, the same options and a shared journal (NFS or similar):
-      hrsnn-hw optimize --storage /shared/hrsnn/study.journal --study-name s1 --budget 80 \\
+  on every machine, the same options and one database server:
+      hrsnn-hw optimize --storage postgresql://user@host/db --study-name s1 --budget 80 \\
                         --workers 2 --worker-only
   and on one of them (or later) without --worker-only, for selection, re-evaluation and
-  reports. A database works too: --storage postgresql://user@host/db (no budget lock there:
-  up to workers-1 extra trials).
+  reports. With a database server there is no budget lock: up to workers-1 extra trials.
+  An SQLite file on a shared filesystem works where its locks do (not on most NFS).
 
 search space: --space FILE (default the bundled search_space.json) and/or --param
 PATH=LOW:HIGH[:log][:int] (repeatable; --log after a --param makes it log-scale). With
@@ -70,7 +74,7 @@ class _LogFlag(argparse.Action):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("design and search space")
-    g.add_argument("--design", default=None, help="base design file (default hrsnn)")
+    g.add_argument("--design", type=design_ref, default=None, help="base design file (default hrsnn)")
     g.add_argument("--space", default=None, help="search space file (default the bundled search_space.json)")
     g.add_argument("--param", action="append", default=None, metavar="PATH=LOW:HIGH[:log][:int]",
                    help="a searched parameter (repeatable), e.g. populations.exc.tau_m.cv=0.0:1.5")
@@ -81,28 +85,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "two or more give a Pareto front")
     g.add_argument("--constraint", action="append", default=[], metavar="METRIC>=X",
                    help='feasibility condition (repeatable), e.g. "accuracy>=0.8" or "nrmse<=0.3"')
-    g.add_argument("--task", default="japanese_vowels", help="task of the evaluator (default japanese_vowels)")
-    g.add_argument("--profile", default=None, help="hardware profile for energy per inference (e.g. loihi2)")
-    g.add_argument("--epochs", type=int, default=None, help="STDP training epochs (evaluator default if omitted)")
+    g.add_argument("--task", type=task_name, default="japanese_vowels",
+                   help="task of the evaluator (default japanese_vowels)")
+    g.add_argument("--profile", type=profile_name, default=None,
+                   help="hardware profile for energy per inference (e.g. loihi2)")
+    g.add_argument("--epochs", type=nonneg_int, default=None,
+                   help="STDP training epochs (evaluator default if omitted)")
     g = parser.add_argument_group("study")
-    g.add_argument("--budget", type=int, default=None,
+    g.add_argument("--budget", type=positive_int, default=None,
                    help="number of COMPLETE trials the study should hold, across resumes, in each of the HRSNN and "
                         "the tuned-MRSNN studies (default 40; --quick 4)")
     g.add_argument("--sampler", default="gp", choices=["gp", "tpe", "random", "nsga2", "optuna-gp"],
                    help="gp: scikit-learn GP + expected improvement (default); optuna-gp needs torch")
-    g.add_argument("--n-startup", type=int, default=None, help="quasi-random trials before the GP (default: auto)")
-    g.add_argument("--search-seeds", type=int, default=1, help="seeds averaged per trial during the search (default 1)")
-    g.add_argument("--reeval-seeds", type=int, default=None,
+    g.add_argument("--n-startup", type=positive_int, default=None,
+                   help="quasi-random trials before the GP (default: auto)")
+    g.add_argument("--search-seeds", type=positive_int, default=1,
+                   help="seeds averaged per trial during the search (default 1)")
+    g.add_argument("--reeval-seeds", type=nonneg_int, default=None,
                    help="fresh seeds for re-evaluating the best design and the references (default 5; --quick 2)")
-    g.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
+    g.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine (default 1)")
     g.add_argument("--storage", default=None,
-                   help="journal file or database URL of the study (default <out>/study.journal; <out> defaults to "
+                   help="SQLite file or database URL of the study (default <out>/study.db; <out> defaults to "
                         "runs/optimize/<study-name>[_quick])")
     g.add_argument("--study-name", default="hrsnn", help="study name inside the storage (default hrsnn)")
     g.add_argument("--worker-only", action="store_true",
                    help="only run trials (another process/machine does selection and reports)")
-    g.add_argument("--stale-after", type=float, default=300.0,
-                   help="seconds without heartbeat after which another host's running trial is retried (default 300)")
+    g.add_argument("--stale-after", type=positive_float, default=300.0,
+                   help="seconds without heartbeat after which another host's running trial is retried (default 300; "
+                        "on this host a dead worker's trial is retried at once)")
     g.add_argument("--evaluator", default=None, metavar="MODULE:FUNCTION",
                    help="objective function (default hrsnn_hw.experiment:evaluate_design; "
                         "hrsnn_hw.optimize.synthetic:evaluate for a dry run)")
@@ -157,9 +167,8 @@ def build_config(args: argparse.Namespace):
             space = space.merged(space_from_cli(args.param))
     budget = args.budget if args.budget is not None else (4 if args.quick else 40)
     reeval = args.reeval_seeds if args.reeval_seeds is not None else (2 if args.quick else 5)
-    # quick and full studies differ in setup, so by default they live apart
-    out = Path(args.out) if args.out else Path("runs") / "optimize" / (args.study_name + ("_quick" if args.quick else ""))
-    storage = args.storage or str(out / "study.journal")
+    out = Path(args.out) if args.out else _default_out(args)
+    storage = args.storage or str(out / "study.db")
     return make_config(design, space, objectives=args.objectives, constraints=args.constraint, task=args.task,
                        profile=args.profile, epochs=args.epochs, quick=args.quick, seed=args.seed,
                        search_seeds=args.search_seeds, budget=budget, workers=args.workers, sampler=args.sampler,
@@ -204,11 +213,26 @@ def _text(result) -> str:
     return "\n".join(lines)
 
 
+def _default_out(args: argparse.Namespace) -> Path:
+    # quick and full studies differ in setup, so by default they live apart
+    return Path("runs") / "optimize" / (args.study_name + ("_quick" if args.quick else ""))
+
+
+def OUTPUT(args: argparse.Namespace) -> Path | None:  # noqa: N802 - the CLI's hook name
+    """The folder this run locks: none for --worker-only (many workers share one study)."""
+    return None if args.worker_only else Path(args.out or _default_out(args))
+
+
+def check(args: argparse.Namespace) -> None:
+    """Every option, the design, the search space and the storage before the first trial."""
+    args._config = build_config(args)
+
+
 def run(args: argparse.Namespace) -> dict:
     from . import CheckFailed, progress_enabled
     from ..optimize import optimize
 
-    config = build_config(args)
+    config = getattr(args, "_config", None) or build_config(args)
     result = optimize(config, args.evaluator, progress=progress_enabled(args))
     out = result.to_dict()
     if not getattr(args, "json", False):

@@ -7,6 +7,10 @@ import sys
 from pathlib import Path
 
 from . import progress_enabled
+from .validate import (baseline_ref, check_pipeline, deploy_profile, design_ref, nonneg_int, positive_int, profile_list,
+                       task_name)
+
+DEFAULT_OUT = Path("runs/default")
 
 NAME = "run"
 HELP = "run every stage (train, quantize, deploy, verify, energy) and write a report"
@@ -28,20 +32,23 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser, with_until: bool = True) -> None:
-    parser.add_argument("spec", nargs="?", default="hrsnn",
+    parser.add_argument("spec", nargs="?", default="hrsnn", type=design_ref,
                         help="design file or reference name (default: hrsnn)")
-    parser.add_argument("--task", default="japanese_vowels", help="task name or data file (default: japanese_vowels)")
-    parser.add_argument("--profile", default="loihi2", help="deployment hardware profile (default: loihi2)")
-    parser.add_argument("--baseline", default="twin",
+    parser.add_argument("--task", default="japanese_vowels", type=task_name,
+                        help="task name or data file (default: japanese_vowels)")
+    parser.add_argument("--profile", default="loihi2", type=deploy_profile,
+                        help="deployment hardware profile (default: loihi2)")
+    parser.add_argument("--baseline", default="twin", type=baseline_ref,
                         help="'twin' (the design's homogeneous twin, MRSNN), another design, or 'none'")
-    parser.add_argument("--energy-profiles", default=None,
+    parser.add_argument("--energy-profiles", default=None, type=profile_list,
                         help="comma-separated profiles to price (default: every bundled profile)")
     if with_until:
         parser.add_argument("--until", default="report",
                             choices=("train", "float", "quantize", "fixed", "deploy", "verify", "energy", "report"),
                             help="stop after this stage")
-    parser.add_argument("--epochs", type=int, default=None, help="STDP epochs (default 1)")
-    parser.add_argument("--lava-samples", type=int, default=None, help="test samples deployed on Lava (default 3)")
+    parser.add_argument("--epochs", type=nonneg_int, default=None, help="STDP epochs (default 1; 0: untrained)")
+    parser.add_argument("--lava-samples", type=positive_int, default=None,
+                        help="test samples deployed on Lava (default 3)")
     parser.add_argument("--force", action="store_true", help="recompute every stage (ignore the cache)")
     parser.add_argument("--strict", action="store_true",
                         help="quantize strictly: any lossy conversion is an error (exit 2), not a warning")
@@ -49,10 +56,17 @@ def add_arguments(parser: argparse.ArgumentParser, with_until: bool = True) -> N
                         help="Brian2 code-generation target (default: chosen by workload size)")
 
 
+def check(args: argparse.Namespace) -> None:
+    """Pre-flight: designs, task, profiles and the memory estimate, before the first stage."""
+    if args.out is None:
+        args.out = DEFAULT_OUT
+    check_pipeline(args)
+
+
 def run_pipeline_command(args: argparse.Namespace, until: str) -> dict:
     from ..pipeline import Pipeline, PipelineConfig
     from .import CheckFailed
-    out = Path(args.out) if args.out else Path("runs/default")
+    out = Path(args.out) if args.out else DEFAULT_OUT
     out.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(out / "pipeline.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))

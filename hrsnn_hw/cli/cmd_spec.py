@@ -5,8 +5,9 @@ import argparse
 
 import numpy as np
 
-from ..io import write_json_atomic
+from ..io import safe_filename, write_json_atomic
 from ..spec import NEURON_FIELDS, build_spec, load_spec, read_spec_file, save_spec, scale_design
+from .validate import positive_int, read_design
 
 NAME = "spec"
 HELP = "validate a design/spec file and print its statistics"
@@ -14,8 +15,8 @@ HELP = "validate a design/spec file and print its statistics"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="design or spec file (JSON or TOML), e.g. hrsnn")
-    parser.add_argument("--n-input", type=int, default=None, help="override the number of input channels")
-    parser.add_argument("--neurons", type=int, default=None, metavar="N",
+    parser.add_argument("--n-input", type=positive_int, default=None, help="override the number of input channels")
+    parser.add_argument("--neurons", type=positive_int, default=None, metavar="N",
                         help="scale the design to N neurons first (E/I ratio and recurrent fan-in kept)")
 
 
@@ -36,6 +37,15 @@ def spec_summary(spec) -> dict:
             "n_input": spec.n_input, "populations": pops, "projections": projs, "stdp": stdp}
 
 
+def check(args: argparse.Namespace) -> None:
+    """Read the design and refuse it before sampling if it would not fit in memory."""
+    from ..resources import check_memory, network_estimate
+    design = read_design(args.spec, "spec")
+    if args.neurons is not None:
+        design = scale_design(design, args.neurons)
+    check_memory(network_estimate(design, args.n_input), args.max_memory, what=f"the design {args.spec}")
+
+
 def run(args: argparse.Namespace) -> dict:
     seed = args.seed if args.seed else None
     if args.neurons is not None:
@@ -44,6 +54,7 @@ def run(args: argparse.Namespace) -> dict:
         spec = load_spec(args.spec, n_input=args.n_input, seed=seed)
     summary = spec_summary(spec)
     if args.out:
-        save_spec(spec, args.out / f"{spec.name}.spec.json")
-        write_json_atomic(args.out / f"{spec.name}.summary.json", summary)
+        name = safe_filename(spec.name, parameter="name (of the spec)")
+        save_spec(spec, args.out / f"{name}.spec.json")
+        write_json_atomic(args.out / f"{name}.summary.json", summary)
     return summary

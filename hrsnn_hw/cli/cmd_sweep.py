@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import DataError, QuantizationError
 from .cmd_run import add_arguments as _run_arguments
+from .cmd_run import check as _check_pipeline
+from .validate import int_list
 
 NAME = "sweep"
 HELP = "quantize the trained design at every (K profiles, weight bits) setting and measure E and the task"
@@ -42,14 +44,30 @@ def _parse(text: str, what: str) -> tuple:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     _run_arguments(parser, with_until=False)
-    parser.add_argument("--ks", default=None, help="neuron-profile limits (default 1,2,4,8,16,32,none; quick 1,4,none)")
-    parser.add_argument("--bits", default=None, help="weight bits (default 2,3,4,6,8; quick 4,8)")
+    parser.add_argument("--ks", default=None, type=int_list("--ks", allow_none=True),
+                        help="neuron-profile limits (default 1,2,4,8,16,32,none; quick 1,4,none)")
+    parser.add_argument("--bits", default=None, type=int_list("--bits", lo=1, hi=64),
+                        help="weight bits, at most the profile's (default 2,3,4,6,8; quick 4,8)")
+
+
+def check(args: argparse.Namespace) -> None:
+    """The pipeline's pre-flight, and weight bits the profile can hold."""
+    from ..profiles import load_profile
+    _check_pipeline(args)
+    if args.bits:
+        max_bits = load_profile(args.profile).int("number_format", "weight_bits")
+        too_many = [b for b in args.bits if b > max_bits]
+        if too_many:
+            raise DataError("more weight bits than the profile holds", parameter="--bits", value=too_many,
+                            allowed=f"1..{max_bits} for {args.profile}", hint="fewer bits, or another --profile")
 
 
 def run(args: argparse.Namespace) -> dict:
     from ..pipeline import Pipeline, PipelineConfig
-    ks = _parse(args.ks, "--ks") if args.ks else ((1, 4, None) if args.quick else (1, 2, 4, 8, 16, 32, None))
-    bits = _parse(args.bits, "--bits") if args.bits else ((4, 8) if args.quick else (2, 3, 4, 6, 8))
+    ks = (_parse(args.ks, "--ks") if isinstance(args.ks, str) else args.ks) if args.ks else (
+        (1, 4, None) if args.quick else (1, 2, 4, 8, 16, 32, None))
+    bits = (_parse(args.bits, "--bits") if isinstance(args.bits, str) else args.bits) if args.bits else (
+        (4, 8) if args.quick else (2, 3, 4, 6, 8))
     out = Path(args.out) if args.out else Path("runs/default")
     config = PipelineConfig(design=args.spec, baseline=None if args.baseline == "none" else args.baseline,
                             task=args.task, profile=args.profile, seed=args.seed, quick=args.quick,
@@ -58,6 +76,11 @@ def run(args: argparse.Namespace) -> dict:
     result, texts = {}, []
     for name in pipe.designs:
         doc = pipe.sweep(name, ks, bits)
+        rows = doc.get("rows") or []
+        if rows and all(r.get("error") for r in rows):
+            # nothing was measured: an exit code of 0 would claim a sweep that did not happen
+            raise QuantizationError(f"every setting of the sweep failed for {name}", parameter="--ks/--bits",
+                                    value=f"{len(rows)} settings", hint=f"first error: {rows[0]['error']}")
         result[name] = doc
         md = (out / f"sweep-{name}" / "sweep.md").read_text()
         texts.append(f"## {name} on {args.profile}\n\n{md}\nfigure: {out / f'sweep-{name}' / 'sweep.png'}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from .cmd_run import add_arguments as _run_arguments
+from .cmd_run import check  # noqa: F401 - the same pre-flight as `run`
 from .cmd_run import run_pipeline_command
 
 NAME = "verify"

@@ -16,17 +16,27 @@ Lava 0.10 quirks this module absorbs:
 
 The blocking run executes in a helper thread while the calling thread waits in short
 ``join`` slices, so Ctrl-C reaches the caller and the timeout is enforced.
+
+Processes and memory never outlive the run (:mod:`hrsnn_hw.lifecycle`): the workers are
+forked with a parent-death signal (SIGKILL when this process dies, even by ``kill -9``) and
+ignore Ctrl-C (this process stops them: no worker tracebacks); on Ctrl-C or SIGTERM the
+session skips the graceful ``stop()`` and terminates them at once. Their pids and shared
+memory segments are recorded in the run folder (:func:`hrsnn_hw.rundir.note_resources`), so
+the next run of the same ``--out`` removes whatever a killed run left.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing import shared_memory
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import BackendError
+from ..lifecycle import quiet_children
+from ..rundir import forget_resources, note_resources
 
 _POLL_S = 0.02
 _GRACE_S = 2.0
@@ -58,6 +68,25 @@ class CleanupReport:
     graceful: bool = False
     forced: bool = False
     notes: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _recording_shared_memory() -> Iterator[None]:
+    """Record every segment Lava's shared-memory manager creates inside this block, as it is
+    created (so a run killed while Lava builds its channels leaves nothing unrecorded)."""
+    from lava.magma.runtime.message_infrastructure.shared_memory_manager import SharedMemoryManager
+    original = SharedMemoryManager.create_shared_memory
+
+    def create_shared_memory(self, size: int):
+        handle = original(self, size)
+        note_resources(shm=[handle.name])
+        return handle
+
+    SharedMemoryManager.create_shared_memory = create_shared_memory
+    try:
+        yield
+    finally:
+        SharedMemoryManager.create_shared_memory = original
 
 
 class _Timeout(Exception):
@@ -134,12 +163,15 @@ class LavaSession:
         self.runtime = None
         self.cleanup = CleanupReport()
         self._closed = False
+        self._interrupted = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> "LavaSession":
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            self._interrupted = True
         self.close()
 
     def start(self) -> None:
@@ -147,10 +179,14 @@ class LavaSession:
         if self.runtime is not None:
             return
         try:
-            self.root.create_runtime(run_cfg=self.run_cfg)
+            # workers die with this process and ignore Ctrl-C; segments are recorded as created
+            with quiet_children(), _recording_shared_memory():
+                self.root.create_runtime(run_cfg=self.run_cfg)
         except BaseException as exc:
             self.runtime = getattr(self.root, "runtime", None)
             self._snapshot()
+            if isinstance(exc, KeyboardInterrupt):
+                self._interrupted = True
             if isinstance(exc, Exception):
                 raise self._error(f"could not build the network: {type(exc).__name__}: {exc}") from exc
             raise
@@ -166,6 +202,9 @@ class LavaSession:
                        self.timeout_s, "run", abort=self._dead_worker)
         except _Timeout as exc:
             raise self._error(str(exc), "raise timeout_s or run fewer steps") from None
+        except KeyboardInterrupt:
+            self._interrupted = True
+            raise
         except Exception as exc:
             raise self._error(f"{type(exc).__name__}: {exc}") from exc
 
@@ -195,7 +234,10 @@ class LavaSession:
         if rt is None:
             return
         try:
-            if not getattr(rt, "_is_started", False):
+            if self._interrupted:
+                # Ctrl-C / SIGTERM: the user wants out now, not after a graceful stop
+                self.cleanup.notes.append("interrupted: terminating the workers")
+            elif not getattr(rt, "_is_started", False):
                 # never ran: Lava's stop() would not send STOP and then join workers that wait
                 # for commands forever, so tear down directly
                 self.cleanup.notes.append("runtime never started: terminating its workers")
@@ -214,6 +256,8 @@ class LavaSession:
                 self._force()
         finally:
             self._detach()
+            forget_resources(pids=[*self.cleanup.worker_pids, self.cleanup.manager_pid, *self._service_pids()],
+                             shm=self.cleanup.shm_names)
 
     # -- internals ---------------------------------------------------------------------------
     def _actors(self) -> list:
@@ -231,6 +275,18 @@ class LavaSession:
         proc = getattr(manager, "_process", None)
         self.cleanup.manager_pid = getattr(proc, "pid", None)
         self.cleanup.shm_names = [h.name for h in getattr(smm, "_shared_memory_handles", [])]
+        note_resources(pids=[*self.cleanup.worker_pids, self.cleanup.manager_pid, *self._service_pids()],
+                       shm=self.cleanup.shm_names)
+
+    def _service_pids(self) -> list[int]:
+        """Pids of the runtime's helper processes besides the workers (the watchdog manager)."""
+        wd = getattr(self.runtime, "_watchdog_manager", None)
+        pids = []
+        for proc in (getattr(getattr(wd, "_mp_manager", None), "_process", None), getattr(wd, "_lm", None),
+                     getattr(wd, "_sm", None)):
+            if getattr(proc, "pid", None) is not None:
+                pids.append(int(proc.pid))
+        return pids
 
     def _refresh_shm(self) -> None:
         mi = getattr(self.runtime, "_messaging_infrastructure", None)

@@ -9,7 +9,7 @@ study one can run, interrupt, resume and spread over processes and machines:
 * :mod:`.objectives` - objectives (E, task, spikes, energy), constraints and the default MC floor;
 * :mod:`.mrsnn` - the reference MRSNN's measurement and the tuned-MRSNN study (same budget);
 * :mod:`.gp_sampler` - a torch-free GP + expected-improvement optuna sampler on scikit-learn;
-* :mod:`.store` - optuna journal/RDB storage, the budget lock, recovery of dead workers' trials;
+* :mod:`.store` - optuna RDB storage (SQLite or a server) with its heartbeat and retry callback, the budget lock;
 * :mod:`.runner` - trial evaluation, the worker loop, parallel worker processes;
 * :mod:`.reeval`, :mod:`.report`, :mod:`.figures`, :mod:`.api` - fresh-seed re-evaluation,
   tables, the MC-activity front, design files and figures, and :func:`optimize` tying them

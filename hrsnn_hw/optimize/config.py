@@ -65,7 +65,7 @@ class StudyConfig:
     n_startup : int or None
         Quasi-random trials before the model-based sampler starts (None: automatic).
     storage : str
-        Journal file path or RDB URL.
+        SQLite file path or database URL (optuna RDB storage).
     study_name : str
         Name of the study inside the storage.
     out : Path or None
@@ -139,7 +139,7 @@ class StudyConfig:
             _positive_int(self.n_startup, "--n-startup", 1)
         if not self.storage:
             raise SpecError("no study storage given", parameter="--storage", value=self.storage,
-                            hint="give --out DIR (journal DIR/study.journal) or --storage PATH|URL")
+                            hint="give --out DIR (database DIR/study.db) or --storage PATH|URL")
         if self.out is not None:
             object.__setattr__(self, "out", Path(self.out))
 

@@ -10,7 +10,7 @@ from optuna.trial import FrozenTrial, TrialState
 from ..io import to_jsonable
 from .config import StudyConfig
 from .objectives import dominates
-from .store import RETRY_ATTR
+from .store import retried_from
 
 
 def is_feasible(trial: FrozenTrial, config: StudyConfig) -> bool:
@@ -63,8 +63,8 @@ def trial_record(t: FrozenTrial, config: StudyConfig) -> dict:
     if config.constraints:
         rec["constraints"] = {k: v for k, v in t.constraints.items()}
         rec["feasible"] = is_feasible(t, config) if t.state == TrialState.COMPLETE else None
-    if RETRY_ATTR in t.system_attrs:
-        rec["retry_of"] = t.system_attrs[RETRY_ATTR]
+    if retried_from(t) is not None:
+        rec["retry_of"] = retried_from(t)
     return to_jsonable(rec)
 
 

@@ -1,15 +1,16 @@
 """Running the search: evaluating trials, one worker loop, and K worker processes on one study.
 
-A worker repeatedly takes the budget lock, fails the trials of dead workers, asks optuna
-for a trial if the study still has fewer than ``budget`` COMPLETE + RUNNING trials,
+A worker repeatedly takes the budget lock, fails and re-queues the trials of dead workers
+(optuna's heartbeat and retry callback, see :mod:`.store`), asks optuna for a trial if the
+study still has fewer than ``budget`` COMPLETE + RUNNING trials,
 evaluates the design on the search seeds and tells optuna the objective values (and the
 constraint values, through ``Trial.set_constraint``). Every trial records, as user
 attributes: ``worker`` (host, pid, ...), ``seeds``, ``metrics`` (averaged over the seeds),
 ``metrics_per_seed`` (when several), ``wall_time_s``, and ``failure`` when it failed.
 
 Several machines: run the same ``hrsnn-hw optimize`` command (same ``--study-name``, same
-options) on each, pointing ``--storage`` at one journal file on a shared filesystem (or at
-one database URL); add ``--worker-only`` on all but one so only one does the re-evaluation
+options) on each, pointing ``--storage`` at one database URL (or one SQLite file on a shared
+filesystem whose locks work); add ``--worker-only`` on all but one so only one does the re-evaluation
 and reports.
 """
 from __future__ import annotations
@@ -17,9 +18,9 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing as mp
+import os
 import signal
 import sys
-import threading
 import time
 import traceback
 import warnings
@@ -28,17 +29,19 @@ from typing import Any, Callable, Mapping
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from ..errors import HrsnnError
+from ..errors import HrsnnError, StudyMismatchError
 from ..evaluation import DEFAULT_EVALUATOR, Evaluator, resolve_evaluator  # noqa: F401 (re-exported)
 from ..io import to_jsonable
+from ..lifecycle import child_init, termination_handled
 from .config import StudyConfig
 from .samplers import make_sampler
-from .store import (CONFIG_ATTR, Heartbeat, OptimizeError, WorkerIdentity, budget_lock, fail_and_requeue,
-                    is_url, open_storage, reap_stale_trials)
+from .store import (CONFIG_ATTR, OptimizeError, WorkerIdentity, budget_lock, fail_and_retry, heartbeat,
+                    open_storage, reap_dead_local_trials)
 
 log = logging.getLogger("hrsnn_hw.optimize")
 
 CONSTRAINT_CAP = 1e300  # optuna stores constraint values as JSON numbers: no infinities
+_WAIT_FOR_OTHERS_S = 0.5
 
 
 def quiet_optuna() -> None:
@@ -110,12 +113,11 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, config: StudyConfig, eva
     seeds = config.search_seed_list
     t0 = time.perf_counter()
     try:
-        with Heartbeat(study._storage, trial._trial_id, config.heartbeat_s):
+        with heartbeat(study, trial._trial_id):
             metrics, per_seed = evaluate_on_seeds(design, config, evaluator, seeds)
         _check_contract(metrics, config)
     except KeyboardInterrupt:
-        frozen = study._storage.get_trial(trial._trial_id)
-        fail_and_requeue(study, frozen, "interrupted", config.max_retries)
+        fail_and_retry(study, trial._trial_id, "interrupted")
         raise
     except OptimizeError as exc:
         _set_trial_attrs(study, trial._trial_id, {"seeds": seeds, "wall_time_s": time.perf_counter() - t0,
@@ -158,16 +160,9 @@ def _suggest_all(trial: optuna.Trial, config: StudyConfig) -> None:
             trial.suggest_float(p.path, p.low, p.high, log=p.log)
 
 
-def _interrupt_on_sigterm() -> Callable[[], None]:
-    """Turn SIGTERM into KeyboardInterrupt (so ``kill`` re-queues the running trial); returns an undo."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+def _storage_of(config: StudyConfig):
+    return open_storage(config.storage, heartbeat_s=config.heartbeat_s, grace_s=config.stale_after_s,
+                        max_retries=config.max_retries)
 
 
 def count_states(study: optuna.Study) -> dict[str, int]:
@@ -199,27 +194,37 @@ def run_worker(config: StudyConfig, evaluator: Evaluator | str | None = None, wo
     """
     quiet_optuna()
     fn = resolve_evaluator(evaluator)
-    storage = open_storage(config.storage)
     me = WorkerIdentity.current(worker_index)
-    study = optuna.load_study(study_name=config.study_name, storage=storage, sampler=make_sampler(config, worker_index))
-    lock = budget_lock(config.storage, me)
+    study = optuna.load_study(study_name=config.study_name, storage=_storage_of(config),
+                              sampler=make_sampler(config, worker_index))
     done = {"complete": 0, "failed": 0}
     consecutive = 0
-    undo = _interrupt_on_sigterm()
-    try:
+    with termination_handled():  # SIGTERM fails and re-queues the running trial like Ctrl-C
         while True:
-            with lock:
-                reap_stale_trials(study, me, config.stale_after_s, config.max_retries,
-                                  orphans_are_stale=not is_url(config.storage))
+            trial = None
+            with budget_lock(config.storage):
+                reap_dead_local_trials(study, me)
                 trials = study.get_trials(deepcopy=False)
-                active = sum(t.state in (TrialState.COMPLETE, TrialState.RUNNING) for t in trials)
-                if active >= config.budget:
+                complete = sum(t.state == TrialState.COMPLETE for t in trials)
+                running = sum(t.state == TrialState.RUNNING for t in trials)
+                if complete >= config.budget:
                     break
-                # Record the worker before sampling (the GP fit takes a while): a trial
-                # found RUNNING without a worker under the lock belongs to a dead process.
-                trial = study.ask()
-                study._storage.set_trial_user_attr(trial._trial_id, "worker", me.to_dict())
-                _suggest_all(trial, config)
+                if complete + running < config.budget:
+                    # Record the worker before sampling (the GP fit takes a while), so that a
+                    # trial found RUNNING with a dead worker is retried at once.
+                    with warnings.catch_warnings():
+                        # we run optuna's heartbeat thread ourselves around the evaluation
+                        warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+                        trial = study.ask()
+                    study._storage.set_trial_user_attr(trial._trial_id, "worker", me.to_dict())
+                    if trial.user_attrs.get("failure"):  # a retry inherits its original's record
+                        study._storage.set_trial_user_attr(trial._trial_id, "failure", None)
+                    _suggest_all(trial, config)
+            if trial is None:
+                # the budget is taken by other workers' running trials: if one of them dies,
+                # its retry is ours to run, so wait for them rather than leave
+                time.sleep(_WAIT_FOR_OTHERS_S)
+                continue
             outcome = run_trial(study, trial, config, fn)
             if outcome == "complete":
                 done["complete"] += 1
@@ -235,18 +240,19 @@ def run_worker(config: StudyConfig, evaluator: Evaluator | str | None = None, wo
                                              "search space if the evaluator rejects part of it")
             if on_trial is not None:
                 on_trial(study)
-    finally:
-        undo()
     return done
 
 
 def _worker_entry(config: StudyConfig, evaluator: Evaluator | str | None, worker_index: int,
-                  errors: Any, log_level: int) -> None:
+                  errors: Any, log_level: int, parent_pid: int) -> None:
+    # SIGTERM when the parent dies (even by kill -9): the worker then fails and re-queues its
+    # trial like on Ctrl-C, and exits
+    child_init(parent_pid, ignore_sigint=False, death_signal=signal.SIGTERM)
     logging.basicConfig(level=log_level, format="%(message)s", stream=sys.stderr)
     try:
         run_worker(config, evaluator, worker_index)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        sys.exit(128 + int(getattr(exc, "signum", signal.SIGINT)))
     except HrsnnError as exc:
         errors.put((type(exc).__name__, str(exc), exc.parameter))
         sys.exit(2)
@@ -264,24 +270,23 @@ def open_study(config: StudyConfig) -> optuna.Study:
         When a study of that name exists with another search space, objectives, task, ...
     """
     quiet_optuna()
-    storage = open_storage(config.storage)
-    study = optuna.create_study(study_name=config.study_name, storage=storage, load_if_exists=True,
+    study = optuna.create_study(study_name=config.study_name, storage=_storage_of(config), load_if_exists=True,
                                 directions=config.directions)
     stored = study.user_attrs.get(CONFIG_ATTR)
     mine = to_jsonable(config.fingerprint())
     if stored is None:
         if study.get_trials(deepcopy=False):
-            raise OptimizeError("the study exists but was not made by hrsnn-hw optimize", parameter="--study-name",
+            raise StudyMismatchError("the study exists but was not made by hrsnn-hw optimize", parameter="--study-name",
                                 value=config.study_name, hint="choose another --study-name")
         study.set_user_attr(CONFIG_ATTR, mine)
     elif stored != mine:
         differ = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
-        raise OptimizeError("this study was started with a different setup, so it cannot be resumed with this one",
+        raise StudyMismatchError("this study was started with a different setup, so it cannot be resumed with this one",
                             parameter=differ[0], value=mine.get(differ[0]), allowed=str(stored.get(differ[0])),
                             hint="repeat the original options to resume, or start a new study with another "
                                  "--study-name or --out")
     if [d.name.lower() for d in study.directions] != config.directions:
-        raise OptimizeError("the study's directions differ", parameter="--objectives",
+        raise StudyMismatchError("the study's directions differ", parameter="--objectives",
                             value=config.directions, allowed=[d.name.lower() for d in study.directions])
     return study
 
@@ -332,31 +337,37 @@ def _run_processes(config: StudyConfig, evaluator: Evaluator | str | None, study
                              value=repr(evaluator),
                              hint="pass a module-level function or a 'module:function' string")
     level = logging.getLogger().level
-    procs = [ctx.Process(target=_worker_entry, args=(config, ref, i, errors, level), name=f"hrsnn-optimize-{i}")
-             for i in range(config.workers)]
-    undo = _interrupt_on_sigterm()
-    for p in procs:
-        p.start()
-    try:
-        while any(p.is_alive() for p in procs):
+    procs = [ctx.Process(target=_worker_entry, args=(config, ref, i, errors, level, os.getpid()),
+                         name=f"hrsnn-optimize-{i}") for i in range(config.workers)]
+    with termination_handled():
+        try:
             for p in procs:
-                p.join(timeout=1.0 / len(procs))
-            if bar:
-                bar.update(study)
-    except KeyboardInterrupt:
-        # Ctrl-C reaches the workers too (same process group); give them time to re-queue
-        # their trials, then SIGTERM (which they treat the same way) whoever is left.
-        deadline = time.monotonic() + 10.0
-        for p in procs:
-            p.join(timeout=max(0.0, deadline - time.monotonic()))
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            p.join(timeout=30)
-        raise
-    finally:
-        undo()
+                p.start()
+            from ..rundir import note_resources
+            note_resources(pids=[p.pid for p in procs])  # reaped by the next run if this one is killed
+            while any(p.is_alive() for p in procs):
+                for p in procs:
+                    p.join(timeout=1.0 / len(procs))
+                if bar:
+                    bar.update(study)
+        except KeyboardInterrupt:
+            # Ctrl-C reaches the workers too (same process group), SIGTERM sent to this process
+            # alone does not: pass it on. Each worker then fails and re-queues its trial; who
+            # is still alive after the grace period is killed.
+            for p in procs:
+                if p.is_alive() and p.pid is not None:
+                    try:
+                        os.kill(p.pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
+            deadline = time.monotonic() + 30.0
+            for p in procs:
+                p.join(timeout=max(0.0, deadline - time.monotonic()))
+            for p in procs:
+                if p.is_alive():
+                    p.kill()
+                    p.join(timeout=10)
+            raise
     if bar:
         bar.update(study)
     messages = []
@@ -404,5 +415,5 @@ class _ProgressBar:
 def frozen_trials(config: StudyConfig) -> list[FrozenTrial]:
     """All trials of the study, fresh from the storage."""
     quiet_optuna()
-    storage = open_storage(config.storage)
-    return optuna.load_study(study_name=config.study_name, storage=storage).get_trials(deepcopy=False)
+    return optuna.load_study(study_name=config.study_name, storage=open_storage(config.storage)).get_trials(
+        deepcopy=False)

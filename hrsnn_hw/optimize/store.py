@@ -1,113 +1,121 @@
-"""The study store: optuna storage, the budget lock, and recovery of trials whose worker died.
+"""The study store: optuna's RDB storage with its heartbeat and retry callback, and the budget lock.
 
 Storage
-    A file path opens optuna's ``JournalStorage(JournalFileBackend(path))`` (an append-only
-    log that many processes, on one machine or on several machines sharing a filesystem,
-    read and write safely). A URL (``sqlite:///...``, ``postgresql://...``) opens
-    ``RDBStorage`` instead (needs SQLAlchemy, which optuna already requires).
+    ``--storage`` takes a database URL (``postgresql://user@host/db`` for workers on many
+    machines) or a file path, which becomes an SQLite database (``sqlite:///<path>``); the
+    default is ``<out>/study.db``. Both open :class:`optuna.storages.RDBStorage`.
+
+Dead workers (kill -9, a machine lost)
+    optuna's heartbeat does the work: every running trial's worker records a heartbeat every
+    ``heartbeat_s`` seconds (optuna's heartbeat thread), and before asking for a trial a
+    worker calls :func:`optuna.storages.fail_stale_trials`, which fails every RUNNING trial
+    silent for longer than ``grace_s`` and hands it to
+    :class:`optuna.storages.RetryHeartbeatStaleTrialCallback` (the successor of
+    ``RetryFailedTrialCallback``), which queues its parameters again as a WAITING trial;
+    optuna hands WAITING trials out before sampling anew. A Ctrl-C or SIGTERM does the same
+    for the trial in progress on the way out (:func:`fail_and_retry`). On one machine a trial
+    whose worker process is provably gone is retried at once instead of after the grace
+    period (each trial records its worker's host, pid and process start time): that check is
+    the only liveness code kept here, because a resume should not wait ``grace_s``. So no
+    trial is lost, and none is counted twice: the failed original does not count, its retry
+    does.
 
 Budget
     ``--budget N`` means N COMPLETE trials in the study, across resumes and workers. A
     worker takes the budget lock, counts COMPLETE + RUNNING trials, and only asks for a new
-    trial while that is below N; so the study never holds more than N complete trials. The
-    lock is an ``O_EXCL`` lock file next to the journal (safe on NFSv3+), recording its
-    owner so that a lock left by a killed process is broken at once on the same host and
-    after ``grace_s`` elsewhere. RDB storages have no lock file: there, parallel workers
-    may overshoot the budget by up to (workers - 1) trials.
-
-Dead workers (kill -9, a machine lost)
-    optuna 5's heartbeat (``fail_stale_trials``) exists only for RDB storages, so the study
-    records its own: every trial stores its worker (host, pid, process start time) as a
-    user attribute, and a daemon thread refreshes a ``hrsnn:heartbeat`` system attribute
-    every ``heartbeat_s``. Before asking for a trial, a worker fails every RUNNING trial
-    whose worker is provably dead (same host, process gone) or silent for longer than
-    ``stale_after_s`` (other hosts: keep the clocks in sync), and re-queues its parameters
-    as a WAITING trial (``hrsnn:retry_of``), which optuna hands out before sampling anew. A
-    Ctrl-C or SIGTERM does the same for the trial in progress on the way out. So no trial
-    is lost, and none is counted twice: the failed original does not count, its retry does.
+    trial while that is below N. For an SQLite file the lock is an ``flock`` on a file next to
+    the database (released by the kernel when its holder dies); database servers have no
+    such lock here, so parallel workers may overshoot the budget by up to (workers - 1).
 """
 from __future__ import annotations
 
 import contextlib
-import errno
-import json
+import copy
+import fcntl
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import optuna
+from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
-from ..errors import HrsnnError
+from ..errors import OptimizeError, StudyMismatchError
+from ..rundir import process_alive, process_start_token
 
 log = logging.getLogger("hrsnn_hw.optimize")
 
-HEARTBEAT_ATTR = "hrsnn:heartbeat"
-RETRY_ATTR = "hrsnn:retry_of"
-RETRY_COUNT_ATTR = "hrsnn:retry_count"
 CONFIG_ATTR = "hrsnn:config"
+_OPEN_ATTEMPTS = 5
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
-
-class OptimizeError(HrsnnError, RuntimeError):
-    """The optimisation study cannot proceed (evaluator failures, incompatible resume, ...)."""
+__all__ = ["OptimizeError", "StudyMismatchError", "storage_url", "open_storage", "WorkerIdentity",
+           "heartbeat", "reap_dead_local_trials", "fail_and_retry", "retried_from", "budget_lock",
+           "CONFIG_ATTR"]
 
 
 def is_url(storage: str) -> bool:
     return "://" in str(storage)
 
 
-def open_storage(storage: str | os.PathLike) -> optuna.storages.BaseStorage:
-    """Journal file storage for a path, RDB storage for a URL."""
-    if is_url(str(storage)):
-        try:
-            return optuna.storages.RDBStorage(str(storage))
-        except Exception as exc:  # SQLAlchemy raises many kinds
-            raise OptimizeError(f"cannot open the study database ({exc})", parameter="--storage", value=str(storage),
-                                hint="check the URL, e.g. sqlite:///study.db or postgresql://user@host/db") from None
-    from optuna.storages.journal import JournalFileBackend
-    path = Path(storage)
+def storage_url(storage: str | os.PathLike) -> str:
+    """A database URL for ``storage``: a URL as given, a file path as an SQLite database."""
+    text = str(storage)
+    if is_url(text):
+        return text
+    path = Path(text).absolute()
+    if path.is_dir():
+        raise StudyMismatchError("the study storage is a folder", parameter="--storage", value=text,
+                            hint="give a database file, e.g. runs/opt/study.db, or a URL")
+    if path.exists() and path.stat().st_size:
+        with open(path, "rb") as fh:
+            if fh.read(16) != SQLITE_MAGIC:
+                raise StudyMismatchError("the study storage is not an SQLite database", parameter="--storage",
+                                         value=text, hint="studies are stored in SQLite (or a database URL); "
+                                                          "optuna journal files of earlier versions are not read")
     path.parent.mkdir(parents=True, exist_ok=True)
-    return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    return f"sqlite:///{path}"
 
 
-# -- processes and workers ---------------------------------------------------------------
-
-def _process_start_token(pid: int) -> str:
-    """Kernel start time of ``pid`` (Linux), so a reused pid is not mistaken for the original."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-        return fields[19].decode()
-    except (OSError, IndexError):
-        return ""
-
-
-def process_alive(pid: int, start_token: str = "") -> bool:
-    """True if process ``pid`` (started at ``start_token``, when known) is still running."""
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except (OSError, ValueError):
-        return False
-    if start_token and Path("/proc").is_dir():
-        current = _process_start_token(int(pid))
-        if current and current != start_token:
-            return False
-    return True
+def open_storage(storage: str | os.PathLike, *, heartbeat_s: float | None = None, grace_s: float | None = None,
+                 max_retries: int = 3) -> optuna.storages.RDBStorage:
+    """optuna's RDB storage of ``storage``, with heartbeat and retry callback when ``heartbeat_s``."""
+    url = storage_url(storage)
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite:"):
+        # several worker processes write one file: wait for SQLite's lock instead of failing
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 120}}
+    if heartbeat_s:
+        kwargs.update(heartbeat_interval=max(1, int(round(heartbeat_s))),
+                      grace_period=max(2, int(round(grace_s or 2 * heartbeat_s))),
+                      heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retries))
+    # Processes opening a new database at the same moment race to create its schema (one of
+    # them gets an IntegrityError on the version table): the loser tries again.
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, **kwargs)
+        except Exception as exc:  # SQLAlchemy raises many kinds
+            if attempt + 1 < _OPEN_ATTEMPTS and type(exc).__name__ in ("IntegrityError", "OperationalError"):
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise OptimizeError(f"cannot open the study database ({type(exc).__name__}: {exc})",
+                                parameter="--storage", value=str(storage),
+                                hint="check the path or URL, e.g. runs/opt/study.db or postgresql://user@host/db"
+                                ) from None
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
 class WorkerIdentity:
-    """Who runs a trial: enough to tell later whether it is still alive."""
+    """Who runs a trial: enough to tell on the same host whether it is still alive."""
 
     host: str
     pid: int
@@ -118,159 +126,90 @@ class WorkerIdentity:
     @classmethod
     def current(cls, worker_index: int = 0) -> "WorkerIdentity":
         pid = os.getpid()
-        return cls(host=socket.gethostname(), pid=pid, start_token=_process_start_token(pid),
+        return cls(host=socket.gethostname(), pid=pid, start_token=process_start_token(pid),
                    worker_index=int(worker_index), run_id=uuid.uuid4().hex[:12])
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-class Heartbeat:
-    """Context manager: refresh the trial's heartbeat attribute every ``interval_s`` seconds."""
-
-    def __init__(self, storage: optuna.storages.BaseStorage, trial_id: int, interval_s: float) -> None:
-        self._storage, self._trial_id, self._interval = storage, trial_id, float(interval_s)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"hrsnn-heartbeat-{trial_id}")
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._storage.set_trial_system_attr(self._trial_id, HEARTBEAT_ATTR, time.time())
-            except Exception as exc:  # the trial finished meanwhile, or the storage hiccuped
-                log.debug("heartbeat of trial %s not written: %s", self._trial_id, exc)
-
-    def __enter__(self) -> "Heartbeat":
-        self._storage.set_trial_system_attr(self._trial_id, HEARTBEAT_ATTR, time.time())
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
+def heartbeat(study: optuna.Study, trial_id: int) -> contextlib.AbstractContextManager:
+    """optuna's heartbeat thread for an ask/tell trial (``Study.optimize`` starts it itself)."""
+    # optuna keeps the thread helper in a private module; pinned optuna<6 (see pyproject)
+    from optuna.storages._heartbeat import get_heartbeat_thread
+    return get_heartbeat_thread(trial_id, study._storage)
 
 
-def is_stale(trial: FrozenTrial, me: WorkerIdentity, stale_after_s: float, now: float | None = None,
-             orphans_are_stale: bool = False) -> bool:
-    """Whether a RUNNING trial's worker is gone (see module docstring).
-
-    ``orphans_are_stale``: a RUNNING trial with no recorded worker is stale. True under the
-    budget lock, because a live worker records itself before it releases the lock.
-    """
-    if trial.state != TrialState.RUNNING:
-        return False
-    worker = trial.user_attrs.get("worker") or {}
-    if not worker and orphans_are_stale:
-        return True
-    if worker.get("run_id") == me.run_id:
-        return False
-    if worker and worker.get("host") == me.host:
-        return not process_alive(int(worker.get("pid", -1)), str(worker.get("start_token", "")))
-    now = time.time() if now is None else now
-    last = trial.system_attrs.get(HEARTBEAT_ATTR)
-    if last is None and trial.datetime_start is not None:
-        last = trial.datetime_start.timestamp()
-    return last is not None and now - float(last) > stale_after_s
+def _retry_callback(study: optuna.Study):
+    storage = study._storage
+    cb = getattr(storage, "get_heartbeat_stale_trial_callback", lambda: None)()
+    return cb
 
 
-def fail_and_requeue(study: optuna.Study, trial: FrozenTrial, reason: str, max_retries: int) -> bool:
-    """Mark a RUNNING trial failed and queue its parameters again; True if it was re-queued."""
+def fail_and_retry(study: optuna.Study, trial_id: int, reason: str) -> bool:
+    """Fail a RUNNING trial (``failure`` = ``reason``) and queue its parameters again through
+    the storage's retry callback; False if another worker finished it first."""
     storage = study._storage
     try:
-        storage.set_trial_user_attr(trial._trial_id, "failure", {"kind": "interrupted", "reason": reason})
-        if not storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
+        storage.set_trial_user_attr(trial_id, "failure", {"kind": "interrupted", "reason": reason})
+        if not storage.set_trial_state_values(trial_id, TrialState.FAIL):
             return False
     except optuna.exceptions.UpdateFinishedTrialError:
-        return False  # another worker got there first
-    root = trial.system_attrs.get(RETRY_ATTR, trial.number)
-    count = int(trial.system_attrs.get(RETRY_COUNT_ATTR, 0)) + 1
-    if not trial.params:
-        log.info("trial %d (%s) stopped before its parameters were drawn: nothing to retry", trial.number, reason)
         return False
-    if count > max_retries:
-        log.warning("trial %d (%s) is not retried again (%d retries already)", trial.number, reason, count - 1)
+    frozen = copy.deepcopy(storage.get_trial(trial_id))
+    if not frozen.params:
+        log.info("trial %d (%s) stopped before its parameters were drawn: nothing to retry", frozen.number, reason)
         return False
-    study.add_trial(optuna.trial.create_trial(
-        state=TrialState.WAITING, params=trial.params, distributions=trial.distributions,
-        system_attrs={RETRY_ATTR: root, RETRY_COUNT_ATTR: count}))
-    log.info("trial %d %s: its parameters are queued again", trial.number, reason)
-    return True
+    cb = _retry_callback(study)
+    if cb is None:
+        return False
+    before = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+    cb(study, frozen)
+    queued = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,))) > before
+    if queued:
+        log.info("trial %d %s: its parameters are queued again", frozen.number, reason)
+    else:
+        log.warning("trial %d (%s) is not retried again (retry limit reached)", frozen.number, reason)
+    return queued
 
 
-def reap_stale_trials(study: optuna.Study, me: WorkerIdentity, stale_after_s: float, max_retries: int,
-                      orphans_are_stale: bool = False) -> list[int]:
-    """Fail and re-queue every RUNNING trial whose worker is gone; return their numbers."""
+def reap_dead_local_trials(study: optuna.Study, me: WorkerIdentity) -> list[int]:
+    """Fail and retry RUNNING trials whose worker ran on this host and is gone; then optuna's
+    :func:`~optuna.storages.fail_stale_trials` for the rest (silent past the grace period)."""
     reaped = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if is_stale(t, me, stale_after_s, orphans_are_stale=orphans_are_stale):
-            fail_and_requeue(study, t, "worker died", max_retries)
-            reaped.append(t.number)
+        worker = t.user_attrs.get("worker") or {}
+        if not worker or worker.get("run_id") == me.run_id or worker.get("host") != me.host:
+            continue
+        if not process_alive(int(worker.get("pid", -1)), str(worker.get("start_token", ""))):
+            if fail_and_retry(study, t._trial_id, "worker died"):
+                reaped.append(t.number)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        fail_stale_trials(study)
     return reaped
 
 
-# -- the budget lock ----------------------------------------------------------------------
-
-class OwnerFileLock:
-    """An ``O_EXCL`` lock file that records its owner, so a dead owner's lock can be broken.
-
-    Parameters
-    ----------
-    path : path-like
-        The lock file.
-    me : WorkerIdentity
-        The owner written into the file.
-    grace_s : float
-        Age after which a lock held by a process on another host is considered abandoned.
-    """
-
-    def __init__(self, path: str | os.PathLike, me: WorkerIdentity, grace_s: float = 120.0) -> None:
-        self.path, self.me, self.grace_s = str(path), me, float(grace_s)
-
-    def _owner_dead(self) -> bool:
-        try:
-            with open(self.path, "r", encoding="utf-8") as fh:
-                owner = json.loads(fh.read() or "{}")
-            age = time.time() - os.stat(self.path).st_mtime
-        except (OSError, ValueError):
-            return False  # vanished or being written: try again
-        if owner.get("host") == self.me.host and "pid" in owner:
-            return not process_alive(int(owner["pid"]), str(owner.get("start_token", "")))
-        return age > self.grace_s
-
-    def acquire(self) -> None:
-        delay = 0.005
-        while True:
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except OSError as exc:
-                if exc.errno != errno.EEXIST:
-                    raise
-                if self._owner_dead():
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(self.path)
-                    log.warning("broke the budget lock %s left by a dead process", self.path)
-                    continue
-                time.sleep(delay)
-                delay = min(delay * 2, 0.2)
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(self.me.to_dict()))
-            return
-
-    def release(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
-
-    def __enter__(self) -> "OwnerFileLock":
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.release()
+def retried_from(trial: FrozenTrial) -> int | None:
+    """Number of the original trial a retried trial repeats (None for an original)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RetryHeartbeatStaleTrialCallback.retried_trial_number(trial)
 
 
-def budget_lock(storage: str, me: WorkerIdentity) -> contextlib.AbstractContextManager:
-    """The budget lock for a journal file; a no-op for RDB URLs (see module docstring)."""
-    if is_url(storage):
-        return contextlib.nullcontext()
-    return OwnerFileLock(str(storage) + ".budget.lock", me)
+@contextlib.contextmanager
+def _flock(path: str) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def budget_lock(storage: str) -> contextlib.AbstractContextManager:
+    """The budget lock of an SQLite file storage; a no-op for database servers (see module docstring)."""
+    url = storage_url(storage)
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return _flock(url[len("sqlite:///"):] + ".lock")
+    return contextlib.nullcontext()

@@ -29,8 +29,10 @@ from ..profiles import available_profiles, load_profile
 from ..records import SpikeRecord
 from ..reference import resolve_design
 from ..spec import make_arm, read_spec_file
+from ..tasks import known_tasks
 from ..trained import TrainedNetwork
-from .cache import StageCache, file_digest, stage_key
+from ..io import safe_filename
+from .cache import StageCache, file_digest, package_digest, stage_key
 
 if TYPE_CHECKING:
     from ..verify import VerificationReport
@@ -143,7 +145,8 @@ class Pipeline:
     def _designs(self) -> dict[str, dict]:
         path = resolve_design(self.config.design)
         design = read_spec_file(path)
-        name = str(design.get("name", Path(path).stem))
+        # design names become stage folder names: through the one safe-name gate
+        name = safe_filename(str(design.get("name", Path(path).stem)), parameter="design name")
         designs = {name: design}
         if self.config.baseline == "twin":
             if name != "mrsnn":
@@ -151,7 +154,7 @@ class Pipeline:
         elif self.config.baseline:
             bpath = resolve_design(self.config.baseline)
             bdesign = read_spec_file(bpath)
-            bname = str(bdesign.get("name", Path(bpath).stem))
+            bname = safe_filename(str(bdesign.get("name", Path(bpath).stem)), parameter="baseline design name")
             if bname == name:
                 bname = f"{bname}-baseline"
             designs[bname] = bdesign
@@ -167,8 +170,9 @@ class Pipeline:
         cfg = self.config
         exp = self.exp.as_dict()
         if stage == "train":
-            from .. import __version__
-            return stage_key("train", self.designs[name], exp, cfg.seed, __version__)
+            # every input: the design, the experiment, the seed, the task's data file (when the
+            # task is a file) and the package's own code and bundled data
+            return stage_key("train", self.designs[name], exp, cfg.seed, self._task_digest(), package_digest())
         if stage == "float":
             return stage_key("float", self._key("train", name))
         if stage == "quantize":
@@ -183,6 +187,10 @@ class Pipeline:
             return stage_key("verify", self._key("deploy", name), self._key("float", name), self._key("fixed", name),
                              cfg.n_rate, VerificationReport.ARTIFACT_KIND, VerificationReport.ARTIFACT_VERSION)
         raise KeyError(stage)
+
+    def _task_digest(self) -> str | None:
+        path = Path(self.config.task)
+        return file_digest(path) if self.config.task not in known_tasks() and path.is_file() else None
 
     # --- stages -----------------------------------------------------------------------
     def train(self, name: str) -> TrainedNetwork:
@@ -339,7 +347,6 @@ class Pipeline:
         """The hardware cost of heterogeneity: quantize the trained network at every
         (K neuron profiles, weight bits) setting and measure MC, activity, E and the task
         metric of each fixed-point network with the golden model."""
-        from .. import __version__
         from ..quantize import sweep as run_sweep
         trained = self.train(name)
 
@@ -355,7 +362,7 @@ class Pipeline:
                                                   "efficiency", "task_metric"])
             return result.to_dict()
         key = stage_key("sweep", self._key("train", name), file_digest(load_profile(self.config.profile).path),
-                        [str(k) for k in ks], [str(b) for b in weight_bits], __version__)
+                        [str(k) for k in ks], [str(b) for b in weight_bits], package_digest())
         return self.cache.run(f"sweep-{name}", key, produce, ("sweep.json", "sweep.md", "sweep.png")).summary
 
     # --- everything -------------------------------------------------------------------

@@ -9,13 +9,12 @@ a saved spec reloads bit for bit without re-sampling. Both are JSON (``.json``) 
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from ..errors import SpecError
+from ..errors import SpecError, clean_errors
 from ..io import PathLike, to_jsonable, write_json_atomic
 from .connect import bernoulli_pairs
 from .distributions import field_rng, is_heterogeneous, mean_of, sample
@@ -72,6 +71,7 @@ def _parse_name(name: str, path: str) -> tuple[str, str]:
     return pre, post
 
 
+@clean_errors(SpecError, "design", "compare the file with the bundled hrsnn.json")
 def build_spec(design: Mapping[str, Any], *, n_input: int | None = None, seed: int | None = None,
                name: str | None = None) -> NetworkSpec:
     """Sample a design (or re-read a materialised spec) into a validated :class:`NetworkSpec`.
@@ -88,6 +88,12 @@ def build_spec(design: Mapping[str, Any], *, n_input: int | None = None, seed: i
     name : str, optional
         Override the design's name.
     """
+    if not isinstance(design, Mapping):
+        raise SpecError("a design is a JSON/TOML object (a table of keys)", parameter="design",
+                        value=type(design).__name__, hint="see the bundled hrsnn.json for the layout")
+    from ..resources import check_memory, network_estimate
+    # before sampling anything: a 10^9-neuron design is refused now, not after minutes of allocation
+    check_memory(network_estimate(design, n_input), what=f"the design {design.get('name', '')!s}"[:120])
     design = copy.deepcopy(dict(design))
     _check_keys(design, TOP_KEYS, "")
     fmt = design.get("format", SPEC_FORMAT)
@@ -224,18 +230,22 @@ def read_spec_file(path: PathLike) -> dict:
         from ..reference import REFERENCE_DESIGNS
         raise SpecError("spec file not found", parameter="path", value=str(path),
                         hint=f"give a design file, or a bundled design by name: {', '.join(REFERENCE_DESIGNS)}")
-    text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".toml":
         import tomli
         try:
-            return tomli.loads(text)
+            data = tomli.loads(path.read_text(encoding="utf-8"))
         except tomli.TOMLDecodeError as exc:
             raise SpecError(f"not valid TOML ({exc})", parameter="path", value=str(path)) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"not valid JSON ({exc.msg} at line {exc.lineno})", parameter="path",
-                        value=str(path)) from None
+        except (OSError, UnicodeDecodeError, RecursionError) as exc:
+            raise SpecError(f"cannot read the spec file ({type(exc).__name__}: {exc})", parameter="path",
+                            value=str(path)) from None
+    else:
+        from ..io import read_json
+        data = read_json(path, error=SpecError, what="spec file")
+    if not isinstance(data, dict):
+        raise SpecError("a spec file holds one object (a table of keys)", parameter="path", value=str(path),
+                        hint=f"found a JSON {type(data).__name__}; see the bundled hrsnn.json for the layout")
+    return data
 
 
 def load_spec(path: PathLike, *, n_input: int | None = None, seed: int | None = None) -> NetworkSpec:

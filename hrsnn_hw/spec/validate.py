@@ -14,6 +14,12 @@ NEURON_RANGES = {
     "refractory": (0.0, True, np.inf, "s"),
     "bias": (-np.inf, True, np.inf, "V"),
 }
+#: Largest magnitude of a voltage in units of its neuron's threshold. Fixed-point targets store
+#: voltages as integers scaled to the threshold and the float reference adds them step by step:
+#: beyond 2^53 the scaled value is not even an exact integer in double precision, and values like
+#: a 1e308 V bias overflow float64 in the first step. (A dequantized no-leak neuron reaches
+#: ~1e13, so the limit is not tighter; the quantizer reports narrower target ranges itself.)
+MAX_SCALED = 2.0**53
 STDP_RANGES = {
     "eta_plus": (0.0, True, np.inf, "V"),
     "eta_minus": (0.0, True, np.inf, "V"),
@@ -50,6 +56,17 @@ def check_array(values: np.ndarray, path: str, n: int, lo: float, lo_incl: bool,
                         allowed=_range_text(lo, lo_incl, hi, unit), hint=hint)
 
 
+def _check_scaled(scaled: np.ndarray, path: str, values: np.ndarray) -> None:
+    """Refuse values whose magnitude in units of the threshold overflows (see MAX_SCALED)."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        bad = ~(np.abs(scaled) <= MAX_SCALED)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise SpecError("value too large: scaled to the neuron's threshold it overflows", parameter=path, index=i,
+                        value=float(np.asarray(values).ravel()[i]), allowed="|value| <= 2^53 x v_th",
+                        hint="volts, not microvolts? a value this size cannot be simulated or quantized")
+
+
 def validate_spec(spec: NetworkSpec) -> None:
     """Validate a whole spec; raises :class:`SpecError` naming the first problem found."""
     if not isinstance(spec.dt, (int, float)) or not np.isfinite(spec.dt) or spec.dt <= 0:
@@ -73,6 +90,9 @@ def validate_spec(spec: NetworkSpec) -> None:
             lo, lo_incl, hi, unit = NEURON_RANGES[name]
             check_array(getattr(pop, name), f"populations.{pop.name}.{name}", pop.n, lo, lo_incl, hi, unit,
                         hint="time constants must be positive" if name.startswith("tau") else None)
+    for pop in spec.populations:
+        _check_scaled(np.abs(np.asarray(pop.bias, dtype=np.float64)) / np.asarray(pop.v_th, dtype=np.float64),
+                      f"populations.{pop.name}.bias", pop.bias)
     sizes = {p.name: p.n for p in spec.populations}
     sizes[INPUT] = int(spec.n_input)
     signs = {p.name: p.excitatory for p in spec.populations}
@@ -123,6 +143,11 @@ def validate_spec(spec: NetworkSpec) -> None:
                 raise SpecError("positive weight from an inhibitory source (Dale's law)",
                                 parameter=f"{path}.weight", index=i, value=float(proj.weight[i]),
                                 allowed="(-inf, 0] V")
+    v_th = {p.name: np.asarray(p.v_th, dtype=np.float64) for p in spec.populations}
+    for proj in spec.projections:
+        if proj.n_synapses:
+            _check_scaled(np.abs(proj.weight) / v_th[proj.post][proj.post_index], f"projections.{proj.name}.weight",
+                          proj.weight)
     projections = {p.name: p for p in spec.projections}
     for rule in spec.stdp:
         path = f"stdp.{rule.projection}"

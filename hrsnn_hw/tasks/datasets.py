@@ -30,7 +30,7 @@ from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, clean_errors
 
 __all__ = [
     "TaskData", "load_task", "known_tasks", "subset_task",
@@ -158,6 +158,14 @@ def _label_sort_key(label: str) -> tuple:
 def _encode_labels(y_train: Sequence, y_test: Sequence, source: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     train = [str(v) for v in y_train]
     test = [str(v) for v in y_test]
+    for split, labels in (("y_train", train), ("y_test", test)):
+        if not labels:
+            raise DataError("no samples in this split", parameter=f"{source}.{split}", value=0,
+                            allowed=">= 1 sample")
+        empty = [i for i, v in enumerate(labels) if not v.strip() or v.strip().lower() == "nan"]
+        if empty:
+            raise DataError("empty label", parameter=f"{source}.{split}", index=empty[0], value=labels[empty[0]],
+                            hint="every sample needs a class label")
     names = tuple(sorted(set(train), key=_label_sort_key))
     index = {name: i for i, name in enumerate(names)}
     unseen = sorted(set(test) - set(names), key=_label_sort_key)
@@ -167,6 +175,11 @@ def _encode_labels(y_train: Sequence, y_test: Sequence, source: str) -> tuple[np
                         allowed=f"one of the training labels {list(names)[:20]}",
                         hint="a classifier cannot predict a class it has not seen; "
                              "move some of those samples into the training split")
+    if len(names) < 2:
+        raise DataError("classification needs at least two classes in the training split",
+                        parameter=f"{source}.y_train", value=f"{len(names)} class {list(names)}",
+                        allowed=">= 2 classes",
+                        hint="with one class every prediction is right and the accuracy means nothing")
     return (np.array([index[v] for v in train], dtype=np.int64),
             np.array([index[v] for v in test], dtype=np.int64), names)
 
@@ -805,6 +818,7 @@ def _load_csv_prediction(path: Path, horizon: int, target: str | Sequence[str] |
     return _prediction_task(path.stem, data, cols, horizon, n_train, n_test, meta, normalise)
 
 
+@clean_errors(DataError, "path", "see help(hrsnn_hw.tasks.load_user_data) for the file layouts")
 def load_user_data(path: str | Path, kind: Kind = "classification", *, horizon: int | None = None,
                    target: str | Sequence[str] | None = None, train_fraction: float = 0.7,
                    normalise: bool = True) -> TaskData:
