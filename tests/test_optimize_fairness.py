@@ -71,7 +71,7 @@ def test_without_the_floor_silence_wins_and_with_it_it_cannot(design, tmp_path):
 
 
 def test_the_mrsnn_gets_the_same_budget_over_its_homogeneous_parameters(design, tmp_path):
-    config = _config(design, tmp_path, [f"{MEAN}=0.005:0.1:log", f"{CV}=0:1.5", "stdp.exc->exc.eta_plus.cv=0:1.5"])
+    config = _config(design, tmp_path, [f"{MEAN}=0.005:0.1:log", f"{CV}=0:1.5", "stdp.exc->exc.tau_plus.cv=0:1.5"])
     assert homogeneous_space(config.space).names == (MEAN,)
     result = optimize(config, evaluate)
     tuned = result.tuned_mrsnn

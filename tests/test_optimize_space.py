@@ -77,7 +77,7 @@ def test_file_errors(design):
 def test_apply_writes_values_and_opens_plain_numbers(design):
     before = copy.deepcopy(design)
     values = {"populations.exc.tau_m.cv": 1.1, "populations.exc.tau_syn.mean": 0.008,
-              "populations.exc.tau_syn.cv": 0.4, "projections.exc->exc.p": 0.15, "stdp.exc->exc.eta_plus.cv": 0.0}
+              "populations.exc.tau_syn.cv": 0.4, "projections.exc->exc.p": 0.15, "stdp.exc->exc.tau_plus.cv": 0.0}
     space = space_from_cli([f"{k}=0:1" if k != "populations.exc.tau_syn.mean" else f"{k}=0.001:0.02" for k in values])
     space.validate(design)
     new = space.apply(design, values)
@@ -90,6 +90,16 @@ def test_apply_writes_values_and_opens_plain_numbers(design):
     assert tau_syn.std() > 0  # opened: synaptic time constants are heterogeneous now
     with pytest.raises(SpecError, match="outside the search space"):
         space.apply(design, {"populations.inh.tau_m.cv": 0.3})
+
+
+def test_a_learning_rate_spread_the_balance_rule_overrides_is_refused(design):
+    dead = space_from_cli(["stdp.exc->exc.eta_plus.cv=0:1.5"])
+    with pytest.raises(SpecError, match="no effect") as info:
+        dead.validate(design)
+    assert info.value.parameter == "stdp.exc->exc.eta_plus.cv" and "tau_plus.cv" in info.value.hint
+    free = copy.deepcopy(design)
+    free["stdp"]["exc->exc"]["balance"] = "independent"
+    dead.validate(free)  # under independent draws the spread of eta is a real parameter
 
 
 def test_objectives_and_constraints_parse():

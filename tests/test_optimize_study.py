@@ -25,7 +25,7 @@ from hrsnn_hw.spec import load_spec, read_spec_file
 
 REF = REFERENCE_DIR
 SMALL = ["populations.exc.tau_m.mean=0.005:0.1:log", "populations.exc.tau_m.cv=0:1.5",
-         "stdp.exc->exc.eta_plus.cv=0:1.5"]
+         "stdp.exc->exc.tau_plus.cv=0:1.5"]
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +205,7 @@ def test_best_design_file_loads_and_holds_the_best_parameters(design, tmp_path):
     params = result.best["params"]
     assert data["populations"]["exc"]["tau_m"]["mean"] == params["populations.exc.tau_m.mean"]
     assert data["populations"]["exc"]["tau_m"]["cv"] == params["populations.exc.tau_m.cv"]
-    assert data["stdp"]["exc->exc"]["eta_plus"]["cv"] == params["stdp.exc->exc.eta_plus.cv"]
+    assert data["stdp"]["exc->exc"]["tau_plus"]["cv"] == params["stdp.exc->exc.tau_plus.cv"]
     assert data["projections"] == design["projections"]  # only searched numbers change
     # fresh seeds, disjoint from the search seeds, the same for all three designs
     re = result.reeval

@@ -5,7 +5,7 @@ the reference design ``hrsnn``) plus bounds::
 
     populations.exc.tau_m.mean      mean of the gamma distribution of exc membrane time constants
     populations.exc.tau_m.cv        its coefficient of variation (the heterogeneity; 0 = homogeneous)
-    stdp.exc->exc.eta_plus.cv       spread of the per-synapse LTP rate
+    stdp.exc->exc.tau_plus.cv       spread of the per-synapse LTP window
     projections.exc->exc.p          any scalar: a connection probability, ...
     projections.input->exc.weight.mean
 
@@ -177,6 +177,7 @@ class SearchSpace:
         """
         for p in self.params:
             _resolve(design, p.path)
+            _check_not_overridden(design, p.path)
         if not check_build:
             return
         from ..spec import build_spec
@@ -224,6 +225,25 @@ class SearchSpace:
         return apply_values(design, values)
 
 
+def _check_not_overridden(design: Mapping[str, Any], path: str) -> None:
+    """Refuse a search over an STDP learning-rate spread the design's balance rule overrides.
+
+    Under ``"balance": "integral"`` (the default) each synapse's rate follows from its own
+    window, eta_ij = eta_mean * tau_mean / tau_ij, so a searched spread of eta would be a dead
+    dimension of the study.
+    """
+    parts = path.split(".")
+    if len(parts) == 4 and parts[0] == "stdp" and parts[2] in ("eta_plus", "eta_minus") and parts[3] != "mean":
+        rule = (design.get("stdp") or {}).get(parts[1]) or {}
+        if rule.get("balance", "integral") == "integral":
+            tau = "tau_plus" if parts[2] == "eta_plus" else "tau_minus"
+            raise SpecError("this learning-rate spread has no effect: the STDP balance rule 'integral' sets "
+                            "each synapse's rate from its window", parameter=path, value=parts[3],
+                            allowed=f"stdp.{parts[1]}.{parts[2]}.mean, or the spread of its window",
+                            hint=f"search stdp.{parts[1]}.{tau}.cv (the window's spread), or set "
+                                 f"\"balance\": \"independent\" in stdp.{parts[1]} of the design")
+
+
 def _resolve(design: Mapping[str, Any], path: str) -> str:
     """Check one path; return how it is written: ``"scalar"``, ``"field"`` or ``"open"``."""
     if not isinstance(path, str) or not path or any(not part for part in path.split(".")):
@@ -262,7 +282,7 @@ def _resolve(design: Mapping[str, Any], path: str) -> str:
             raise SpecError("unknown search path", parameter=path, value=part,
                             allowed=f"keys under {prefix}: {keys}" if keys else None,
                             hint="paths follow the design file, e.g. populations.exc.tau_m.cv or "
-                                 "stdp.exc->exc.eta_plus.cv")
+                                 "stdp.exc->exc.tau_plus.cv")
         node = node[part]
     if isinstance(node, Mapping):
         fields = sorted(DIST_KEYS.get(node.get("dist"), set()) - {"dist"}) if "dist" in node else sorted(node)
