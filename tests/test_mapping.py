@@ -224,3 +224,49 @@ def test_placement_roundtrip_and_report(tmp_path):
     assert peak["neurons"]["used"] == 4 and peak["neurons"]["limit"] == 4
     with pytest.raises(ValueError):
         placement.neuron_core[0] = 3
+
+
+def test_core_budget_spreads_balanced_and_keeps_every_rule():
+    w, w_in = chain(10)
+    qnet = make_qnet(w, w_in)
+    prof = load_profile("loihi1_sanafe")
+    assert map_network(qnet, prof).n_cores == 1
+    spread = map_network(qnet, prof, cores=4)
+    assert spread.n_cores == 4
+    assert sorted(np.bincount(spread.neuron_core).tolist()) == [2, 2, 3, 3]
+    assert any("core budget of 4" in note for note in spread.notes)
+    # a budget below what the limits need is exceeded, and said so
+    tight = map_network(make_qnet(w, w_in, vth=np.arange(10)), custom_profile(threshold_profiles_per_core=2), cores=2)
+    assert tight.n_cores == 5 and any("exceeded" in note for note in tight.notes)
+    with pytest.raises(MappingError) as exc:
+        map_network(qnet, prof, cores=0)
+    assert exc.value.parameter == "cores"
+    with pytest.raises(MappingError):
+        map_network(qnet, prof, cores=11)                     # more cores than neurons
+
+
+def test_truenorth_one_target_core_per_neuron_is_checked():
+    tn = load_profile("truenorth")
+    w, w_in = chain(8)
+    assert map_network(make_qnet(w, w_in), tn).n_cores == 1          # every target on the one core
+    n = 300                                                           # > 256 neurons per core: two cores
+    w = np.zeros((n, n), int)
+    w[np.arange(1, n), np.arange(n - 1)] = 5
+    w[280, 3] = 5                                                     # neuron 3 reaches core 0 and core 1
+    w_in = np.zeros((n, 1), int)
+    w_in[0, 0] = 7
+    with pytest.raises(MappingError) as exc:
+        map_network(make_qnet(w, w_in), tn, strategy="sequential")
+    assert exc.value.parameter == "target_cores_per_neuron" and "splitter" in exc.value.hint
+
+
+def test_output_axon_overflow_is_resolved_by_refilling_with_fewer_neurons():
+    n = 24
+    w = np.zeros((n, n), int)
+    for k in range(1, 5):                                             # each neuron drives the next four
+        w[(np.arange(n) + k) % n, np.arange(n)] = 5
+    qnet = make_qnet(w, np.ones((n, 1), int))
+    # 8 neurons per core: 8 own-core routes + 4 to the next core = 12 > 10 -> refill with 6 per core
+    placement = map_network(qnet, custom_profile(neurons_per_core=8, output_axons_per_core=10), strategy="sequential")
+    assert placement.utilization.used[:, 3].max() <= 10 and placement.n_cores == 4
+    assert any("refilled" in note for note in placement.notes)

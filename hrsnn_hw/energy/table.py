@@ -338,7 +338,7 @@ def plot_energy(table: EnergyTable, path: PathLike) -> Path:
         tot = np.array([r["total_j"] for r in prow]) / scale
         lo = np.array([r["total_low_j"] for r in prow]) / scale
         hi = np.array([r["total_high_j"] for r in prow]) / scale
-        ax.errorbar(x, tot, yerr=[np.maximum(tot - lo, 0), np.maximum(hi - tot, 0)], fmt="none", ecolor="k",
+        ax.errorbar(x, tot, yerr=np.vstack([np.maximum(tot - lo, 0), np.maximum(hi - tot, 0)]), fmt="none", ecolor="k",
                     capsize=4, lw=1)
         ax.set_xticks(x, [f"{r['design']}\n{r['cores']} core(s)" if r["model"] == "spiking" else r["design"]
                           for r in prow], fontsize=8)
