@@ -97,11 +97,28 @@ def _reservoir(n_units: int, n_channels: int, density: float, spectral_radius: f
     w_in = rng.uniform(-input_scale, input_scale, (n_units, n_channels))
     w = scipy.sparse.random(n_units, n_units, density=density, random_state=rng,
                             data_rvs=lambda k: rng.uniform(-1.0, 1.0, k), format="csr")
-    radius = float(np.max(np.abs(np.linalg.eigvals(w.toarray())))) if w.nnz else 0.0
+    radius = _spectral_radius(w)
     if radius > 0:
         w = w * (spectral_radius / radius)
     bias = rng.uniform(-0.2, 0.2, n_units)
     return w_in, w.tocsr(), bias
+
+
+def _spectral_radius(w: scipy.sparse.csr_matrix) -> float:
+    """Largest |eigenvalue|: dense for small reservoirs, ARPACK (O(nnz) per iteration) for large ones."""
+    if not w.nnz:
+        return 0.0
+    if w.shape[0] <= 400:
+        return float(np.max(np.abs(np.linalg.eigvals(w.toarray()))))
+    import scipy.sparse.linalg
+    try:
+        vals = scipy.sparse.linalg.eigs(w, k=1, which="LM", return_eigenvectors=False, tol=1e-6, maxiter=20000,
+                                        v0=np.ones(w.shape[0]))
+    except scipy.sparse.linalg.ArpackNoConvergence as exc:
+        vals = exc.eigenvalues
+    if len(vals) == 0:
+        return float(np.max(np.abs(np.linalg.eigvals(w.toarray()))))
+    return float(np.max(np.abs(vals)))
 
 
 def _states(x: np.ndarray, lengths: np.ndarray, w_in: np.ndarray, w: scipy.sparse.csr_matrix, bias: np.ndarray,
@@ -134,7 +151,7 @@ def _binned(states: np.ndarray, lengths: np.ndarray, n_bins: int) -> np.ndarray:
     return out.reshape(n, n_bins * units)
 
 
-def train_esn(task, *, n_units: int = 200, density: float = 0.1, spectral_radius: float = 0.9, leak: float = 0.3,
+def train_esn(task, *, n_units: int = 200, fan_in: int = 20, spectral_radius: float = 0.9, leak: float = 0.3,
               input_scale: float = 1.0, seed: int = 0, n_bins: int = 3, readout: str = "ridge") -> ConventionalModel:
     """Train an echo-state network's readout on ``task`` (a :class:`~hrsnn_hw.tasks.datasets.TaskData`).
 
@@ -144,9 +161,11 @@ def train_esn(task, *, n_units: int = 200, density: float = 0.1, spectral_radius
         Inputs in [0, 1], one row per frame.
     n_units : int
         Reservoir size (default: the reference SNN's 200 neurons).
-    density, spectral_radius, leak, input_scale : float
-        Recurrent connection density, spectral radius of the recurrent matrix, leak rate of
-        the units, and the input weights' range.
+    fan_in : int
+        Expected recurrent inputs per unit (density ``fan_in / n_units``: the work per frame
+        grows linearly with the size, as the SNN's designs keep their fan-in when scaled).
+    spectral_radius, leak, input_scale : float
+        Spectral radius of the recurrent matrix, leak rate of the units, input weights' range.
     seed : int
         Reservoir instance.
     n_bins : int
@@ -158,9 +177,12 @@ def train_esn(task, *, n_units: int = 200, density: float = 0.1, spectral_radius
     if isinstance(n_units, bool) or int(n_units) != n_units or n_units < 1:
         raise HrsnnError("the reservoir needs at least one unit", parameter="n_units", value=n_units,
                          allowed="integers >= 1")
-    if not 0 < leak <= 1 or not 0 < density <= 1:
-        raise HrsnnError("leak and density must lie in (0, 1]", parameter="leak" if not 0 < leak <= 1 else "density",
-                         value=leak if not 0 < leak <= 1 else density, allowed="(0, 1]")
+    if not 0 < leak <= 1:
+        raise HrsnnError("leak must lie in (0, 1]", parameter="leak", value=leak, allowed="(0, 1]")
+    if isinstance(fan_in, bool) or int(fan_in) != fan_in or fan_in < 1:
+        raise HrsnnError("fan-in must be a positive whole number", parameter="fan_in", value=fan_in,
+                         allowed="integers >= 1")
+    density = min(1.0, fan_in / n_units)
     n_channels = int(task.x_train.shape[2])
     w_in, w, bias = _reservoir(int(n_units), n_channels, density, spectral_radius, input_scale, seed)
     s_tr = _states(task.x_train, task.len_train, w_in, w, bias, leak)
@@ -182,7 +204,7 @@ def train_esn(task, *, n_units: int = 200, density: float = 0.1, spectral_radius
         readout_macs, per_frame = float(n_units * n_out), True
         readout_note = f"readout every frame: {n_units} units x {n_out} outputs MACs"
     macs_per_frame = float(n_units * n_channels + w.nnz + 2 * n_units)
-    notes = (f"echo-state network, {n_units} tanh units, recurrent density {density}, spectral radius "
+    notes = (f"echo-state network, {n_units} tanh units, recurrent density {density:.3g} (fan-in {fan_in}), spectral radius "
              f"{spectral_radius}, leak {leak}: one update per input frame",
              f"MACs per frame = {n_units} x {n_channels} + {w.nnz} + 2 x {n_units} = {macs_per_frame:.0f}",
              readout_note)
@@ -190,7 +212,7 @@ def train_esn(task, *, n_units: int = 200, density: float = 0.1, spectral_radius
                              n_recurrent_weights=int(w.nnz), macs_per_frame=macs_per_frame, readout_macs=readout_macs,
                              readout_per_frame=per_frame, frames=np.asarray(task.len_test), task_metric_name=name,
                              task_metric=metric, train_metric=train_metric,
-                             params={"density": density, "spectral_radius": spectral_radius, "leak": leak,
+                             params={"fan_in": fan_in, "density": density, "spectral_radius": spectral_radius, "leak": leak,
                                      "input_scale": input_scale, "seed": seed, "n_bins": n_bins},
                              notes=notes)
 
