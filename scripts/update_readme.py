@@ -112,11 +112,12 @@ def section_energy(reuse: bool) -> str:
             t_ratio = h["time_per_step_s"] / m["time_per_step_s"] if m["time_per_step_s"] else None
             explain.append(
                 f"- **{profile}**: total ratio {_ratio_text(q['total'])} vs dynamic {_ratio_text(q['dynamic'])}: "
-                f"static is {h['static_convention']} power x wall time, and the HRSNN's wall time per step is "
-                f"{_ratio_text(t_ratio)} x the MRSNN's ({format_seconds(h['time_per_step_s'])} vs "
-                f"{format_seconds(m['time_per_step_s'])}, {h['time_model']} model: its busiest core processes "
-                f"{_ratio_text(q['counts'].get('synaptic_ops'))} x the synaptic events); static is "
-                f"{energy_text(h['static_j'])} of its {energy_text(h['total_j'])}.")
+                f"static energy is static power ({h['static_convention']} convention) x wall time, and the HRSNN's "
+                f"wall time per step is {_ratio_text(t_ratio)} x the MRSNN's ({format_seconds(h['time_per_step_s'])} "
+                f"vs {format_seconds(m['time_per_step_s'])}, {h['time_model']} model: the busiest core's work grows "
+                f"with the {_ratio_text(q['counts'].get('synaptic_ops'))} x synaptic events and "
+                f"{_ratio_text(q['counts'].get('spikes'))} x spikes); static is {energy_text(h['static_j'])} of the "
+                f"HRSNN's {energy_text(h['total_j'])}.")
     conventional = ["| profile | model | accuracy | MACs per input frame | MACs per inference | "
                     "dynamic, batch 1 [band] | dynamic, batch B [band] |", "|---|---|---|---|---|---|---|"]
     for (profile, design), r in sorted(rows.items()):
