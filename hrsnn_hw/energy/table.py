@@ -261,7 +261,7 @@ def _with_task(rep: EnergyReport, run: DesignRun) -> EnergyReport:
 
 def table_text(table: EnergyTable) -> str:
     """The table as text: one line per (profile, design), then the ratios."""
-    head = ["profile", "design", "cores", "syn ops", "spikes", "dynamic", "dynamic band", "static", "convention",
+    head = ["profile", "design", "cores", "syn ops/MACs", "spikes", "dynamic", "dynamic band", "static", "convention",
             "total", "t/step", "latency", "task"]
     body = []
     for r in table.rows:
@@ -270,7 +270,8 @@ def table_text(table: EnergyTable) -> str:
                          else "n/a", r["error"][:70], "", "", "", "", "", ""])
             continue
         task = r.get("task_metric")
-        body.append([r["profile"], r["design"] + ("" if r.get("comparable", True) else " *"), str(r["cores"]),
+        body.append([r["profile"], r["design"] + ("" if r.get("comparable", True) else " *"),
+                     str(r["cores"]) if r["model"] == "spiking" else "-",
                      _num(r.get("synaptic_ops")), _num(r.get("spikes")), format_joules(r["dynamic_j"]),
                      f"{format_joules(r['dynamic_low_j'])} .. {format_joules(r['dynamic_high_j'])}",
                      format_joules(r["static_j"]), r["static_convention"], format_joules(r["total_j"]),
