@@ -18,7 +18,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from hrsnn_hw.mapping.synapses import synapse_pairs
+from hrsnn_hw.mapping.synapses import synapse_weights
 
 CORES_PER_TILE = 4          # SANA-FE's loihi.yaml: 32 tiles x 4 cores
 
@@ -35,8 +35,8 @@ def _weights(qnet):
     n = qnet.n_neurons
     out = []
     for proj in qnet.projections:
-        post, pre = synapse_pairs(proj)
-        w = proj.w_post_pre[post, pre].astype(np.float64) * 2.0 ** proj.weight_exp
+        post, pre, w = synapse_weights(proj)
+        w = w.astype(np.float64) * 2.0 ** proj.weight_exp
         out.append((pre + (0 if proj.source == "recurrent" else n), post, w))
     return out
 

@@ -12,7 +12,7 @@ from hrsnn_hw.counting import (ACTIVE_LOWER_BOUND, ACTIVE_SANAFE, CORE_STEP_EVEN
 from hrsnn_hw.errors import DataError
 from hrsnn_hw.mapping import map_network
 from hrsnn_hw.profiles import PROFILE_DIR, parse_profile
-from hrsnn_hw.quantize.network import QuantizedNetwork, QuantizedProjection
+from energy_nets import QuantizedNetwork, dense, network, projection
 from hrsnn_hw.records import SpikeRecord
 
 
@@ -22,12 +22,9 @@ def three_neurons() -> QuantizedNetwork:
     w[1, 0], w[2, 0], w[2, 1] = 10, 20, -5
     w_in = np.array([[30], [0], [0]])
     n = 3
-    return QuantizedNetwork(name="three", dt=1e-3, n_input=1, du=np.full(n, 800), dv=np.full(n, 200),
-                            vth=np.full(n, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
-                            refractory_steps=np.zeros(n),
-                            projections=(QuantizedProjection("rec", "recurrent", w, 0, 8, "mixed"),
-                                         QuantizedProjection("in", "input", w_in, 0, 8, "excitatory")),
-                            excitatory=np.ones(n, bool))
+    return network("three", (projection("rec", "recurrent", w, 0, 8, "mixed"),
+                             projection("in", "input", w_in, 0, 8, "excitatory")),
+                   n_input=1, du=np.full(n, 800), dv=np.full(n, 200), vth=np.full(n, 100))
 
 
 def three_raster(**kw) -> SpikeRecord:
@@ -161,12 +158,9 @@ def random_run(seed=0, n=30, m=5, b=6, t=25):
     rng = np.random.default_rng(seed)
     w = (rng.random((n, n)) < 0.2) * rng.integers(-50, 50, (n, n))
     w_in = (rng.random((n, m)) < 0.3) * rng.integers(1, 50, (n, m))
-    qnet = QuantizedNetwork(name="rand", dt=1e-3, n_input=m, du=np.full(n, 800), dv=rng.integers(1, 9, n) * 100,
-                            vth=np.full(n, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
-                            refractory_steps=np.zeros(n),
-                            projections=(QuantizedProjection("rec", "recurrent", w, 0, 8, "mixed"),
-                                         QuantizedProjection("in", "input", w_in, 0, 8, "excitatory")),
-                            excitatory=np.ones(n, bool))
+    qnet = network("rand", (projection("rec", "recurrent", w, 0, 8, "mixed"),
+                            projection("in", "input", w_in, 0, 8, "excitatory")),
+                   n_input=m, du=np.full(n, 800), dv=rng.integers(1, 9, n) * 100, vth=np.full(n, 100))
     lengths = rng.integers(t // 2, t + 1, b)
     valid = np.arange(t)[None, :, None] < lengths[:, None, None]
     spikes = (rng.random((b, t, n)) < 0.1) & valid
@@ -205,7 +199,7 @@ def test_per_step_and_per_core_add_up_to_per_inference():
                   "hops_east_west", "hops_north_south"):
         assert c.per_core[event].sum() == pytest.approx(c.mean(event)), event
     # brute force: effective synaptic ops = sum over spikes of their nonzero fan-out
-    w_all = np.concatenate([qnet.projections[0].w_post_pre, qnet.projections[1].w_post_pre], axis=1) != 0
+    w_all = np.concatenate([dense(qnet.projections[0]), dense(qnet.projections[1])], axis=1) != 0
     src = np.concatenate([spikes, inputs], axis=2).sum(axis=1)
     assert c.per_sample["synaptic_ops"].tolist() == (src @ w_all.sum(axis=0)).tolist()
 

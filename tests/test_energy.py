@@ -15,7 +15,7 @@ from hrsnn_hw.energy import (ConventionalModel, Deployment, DesignRun, EnergyRep
 from hrsnn_hw.errors import HrsnnError, ProfileError
 from hrsnn_hw.mapping import map_network
 from hrsnn_hw.profiles import PROFILE_DIR, load_profile, parse_profile
-from hrsnn_hw.quantize.network import QuantizedNetwork, QuantizedProjection
+from energy_nets import QuantizedNetwork, network, projection
 from hrsnn_hw.records import SpikeRecord
 
 PJ, NS = 1e-12, 1e-9
@@ -25,13 +25,9 @@ def three_neurons() -> QuantizedNetwork:
     w = np.zeros((3, 3), int)
     w[1, 0], w[2, 0], w[2, 1] = 10, 20, -5
     n = 3
-    return QuantizedNetwork(name="three", dt=1e-3, n_input=1, du=np.full(n, 800), dv=np.full(n, 200),
-                            vth=np.full(n, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
-                            refractory_steps=np.zeros(n),
-                            projections=(QuantizedProjection("rec", "recurrent", w, 0, 8, "mixed"),
-                                         QuantizedProjection("in", "input", np.array([[30], [0], [0]]), 0, 8,
-                                                             "excitatory")),
-                            excitatory=np.ones(n, bool))
+    return network("three", (projection("rec", "recurrent", w, 0, 8, "mixed"),
+                             projection("in", "input", np.array([[30], [0], [0]]), 0, 8, "excitatory")),
+                   n_input=1, du=np.full(n, 800), dv=np.full(n, 200), vth=np.full(n, 100))
 
 
 def three_raster(silent: bool = False) -> SpikeRecord:
@@ -142,12 +138,9 @@ def spread_network(n=64, m=4, seed=0, rate=0.1, name="spread"):
     rng = np.random.default_rng(seed)
     w = (rng.random((n, n)) < 0.3) * rng.integers(1, 60, (n, n))
     w_in = (rng.random((n, m)) < 0.5) * 9
-    qnet = QuantizedNetwork(name=name, dt=1e-3, n_input=m, du=np.full(n, 800), dv=np.full(n, 200),
-                            vth=np.full(n, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
-                            refractory_steps=np.zeros(n),
-                            projections=(QuantizedProjection("rec", "recurrent", w, 0, 8, "excitatory"),
-                                         QuantizedProjection("in", "input", w_in, 0, 8, "excitatory")),
-                            excitatory=np.ones(n, bool))
+    qnet = network(name, (projection("rec", "recurrent", w, 0, 8, "excitatory"),
+                          projection("in", "input", w_in, 0, 8, "excitatory")),
+                   n_input=m, du=np.full(n, 800), dv=np.full(n, 200), vth=np.full(n, 100))
     rec = SpikeRecord(spikes=rng.random((3, 30, n)) < rate, sample_lengths=np.full(3, 30), dt=1e-3,
                       input_spikes=rng.random((3, 30, m)) < 0.2)
     return qnet, rec

@@ -9,19 +9,17 @@ import pytest
 from hrsnn_hw.errors import MappingError
 from hrsnn_hw.mapping import Placement, connectivity, map_network
 from hrsnn_hw.profiles import PROFILE_DIR, load_profile, parse_profile
-from hrsnn_hw.quantize.network import QuantizedNetwork, QuantizedProjection
+from energy_nets import QuantizedNetwork, network, projection
 
 
 def make_qnet(w_rec, w_in, *, du=None, dv=None, vth=None, refractory=None, name="net") -> QuantizedNetwork:
     w_rec, w_in = np.asarray(w_rec), np.asarray(w_in)
     n, m = w_in.shape
     full = (lambda v, d: np.full(n, d) if v is None else np.asarray(v))
-    return QuantizedNetwork(name=name, dt=1e-3, n_input=m, du=full(du, 800), dv=full(dv, 200),
-                            vth=full(vth, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
-                            refractory_steps=full(refractory, 0),
-                            projections=(QuantizedProjection("rec", "recurrent", w_rec, 0, 8, "mixed"),
-                                         QuantizedProjection("in", "input", w_in, 0, 8, "excitatory")),
-                            excitatory=np.ones(n, bool))
+    return network(name, (projection("rec", "recurrent", w_rec, 0, 8, "mixed"),
+                          projection("in", "input", w_in, 0, 8, "excitatory")),
+                   n_input=m, du=full(du, 800), dv=full(dv, 200), vth=full(vth, 100),
+                   refractory=full(refractory, 0))
 
 
 def custom_profile(base: str = "loihi1_sanafe", **limits):

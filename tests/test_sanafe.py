@@ -15,7 +15,7 @@ from hrsnn_hw.counting import count_ops
 from hrsnn_hw.energy import estimate_energy
 from hrsnn_hw.mapping import map_network
 from hrsnn_hw.profiles import load_profile
-from hrsnn_hw.quantize.network import QuantizedNetwork, QuantizedProjection
+from energy_nets import QuantizedNetwork, network, projection
 from hrsnn_hw.records import SpikeRecord
 
 sanafe = pytest.importorskip("sanafe")
@@ -30,15 +30,11 @@ def integrate_and_fire(seed: int, n: int, m: int, p_rec: float) -> QuantizedNetw
     w = (rng.random((n, n)) < p_rec) * rng.integers(-40, 60, (n, n))
     w_in = (rng.random((n, m)) < 0.4) * rng.integers(20, 90, (n, m))
     bias_mant = np.where(rng.random(n) < 0.2, rng.integers(1, 4, n), 0)
-    return QuantizedNetwork(name=f"if{seed}", dt=1e-3, n_input=m, du=np.full(n, 4095), dv=np.zeros(n, int),
-                            vth=rng.integers(80, 160, n), bias_mant=bias_mant, bias_exp=np.full(n, 6),
-                            refractory_steps=np.zeros(n, int),
-                            projections=(QuantizedProjection("exc", "recurrent", np.where(w > 0, w, 0), 0, 8,
-                                                             "excitatory"),
-                                         QuantizedProjection("inh", "recurrent", np.where(w < 0, w, 0), 0, 8,
-                                                             "inhibitory"),
-                                         QuantizedProjection("in", "input", w_in, 0, 8, "excitatory")),
-                            excitatory=np.ones(n, bool))
+    return network(f"if{seed}", (projection("exc", "recurrent", np.where(w > 0, w, 0), 0, 8, "excitatory"),
+                                 projection("inh", "recurrent", np.where(w < 0, w, 0), 0, 8, "inhibitory"),
+                                 projection("in", "input", w_in, 0, 8, "excitatory")),
+                   n_input=m, du=np.full(n, 4095), dv=np.zeros(n, int), vth=rng.integers(80, 160, n),
+                   bias_mant=bias_mant, bias_exp=np.full(n, 6), profile="loihi1_sanafe")
 
 
 def compare(ours, counts, sf, n_steps: int) -> dict:
@@ -76,7 +72,7 @@ def test_integrate_and_fire_network_agrees_with_sanafe_term_by_term(seed, n, m, 
     qnet = integrate_and_fire(seed, n, m, p_rec)
     x = np.random.default_rng([seed, 5]).random((1, steps, m)) < 0.25
     placement = map_network(qnet, prof, max_neurons_per_core=per_core, inputs="core")
-    golden = simulate(qnet, x, np.array([steps]), record_states=True, profile="loihi1_sanafe")
+    golden = simulate(qnet, x, np.array([steps]), record_states=True)
     sf = run_sanafe(qnet, placement, x[0], dynamics="integrate")
     # the same arithmetic: SANA-FE's spikes and potentials are the golden model's (potential = v / 64)
     assert np.array_equal(sf.spikes, golden.spikes[0])
@@ -124,7 +120,7 @@ def test_detailed_timing_is_close_to_the_compute_bound_model():
     x = np.random.default_rng([1, 5]).random((1, 50, 8)) < 0.25
     placement = map_network(qnet, prof, max_neurons_per_core=3, inputs="core")
     from hrsnn_hw.golden import simulate
-    golden = simulate(qnet, x, np.array([50]), record_states=True, profile="loihi1_sanafe")
+    golden = simulate(qnet, x, np.array([50]), record_states=True)
     ours = estimate_energy(count_ops(golden, qnet, placement), prof, placement, time_per_step="compute")
     detailed = run_sanafe(qnet, placement, x[0], dynamics="integrate", timing_model="detailed").result["sim_time"]
     assert 1.0 <= detailed / ours.latency_s < 1.25, detailed / ours.latency_s

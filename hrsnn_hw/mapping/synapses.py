@@ -27,6 +27,15 @@ def synapse_pairs(proj) -> tuple[np.ndarray, np.ndarray]:
 _CACHE: dict[int, tuple[weakref.ref, scipy.sparse.csr_matrix]] = {}
 
 
+def synapse_weights(proj) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(post, pre, weight mantissa)`` of a projection's stored synapses."""
+    if hasattr(proj, "synapses") and callable(proj.synapses):
+        post, pre, w = proj.synapses()
+        return np.asarray(post, np.int64), np.asarray(pre, np.int64), np.asarray(w, np.int64)
+    post, pre = synapse_pairs(proj)
+    return post, pre, np.asarray(proj.w_post_pre)[post, pre].astype(np.int64)
+
+
 def source_target_matrix(qnet) -> scipy.sparse.csr_matrix:
     """Stored synapses from each source to each neuron, CSR of shape (N + M, N), int32 counts.
 
