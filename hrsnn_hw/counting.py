@@ -314,15 +314,21 @@ def sanafe_active(spikes: np.ndarray, received: np.ndarray, bias_nonzero: np.nda
     return active
 
 
-def _per_core_sum(raster: np.ndarray, onehot: np.ndarray) -> np.ndarray:
-    """(B, T, N) bool summed over each core's neurons -> (B, T, C) int32, in row blocks (bounded memory)."""
-    b, t, n = raster.shape
-    flat = raster.reshape(b * t, n)
-    out = np.empty((b * t, onehot.shape[1]), np.int32)
-    block = max(1, (_CHUNK_ELEMENTS // 4) // max(1, n))
-    for r0 in range(0, b * t, block):
-        out[r0:r0 + block] = np.rint(flat[r0:r0 + block].astype(np.float32) @ onehot)
-    return out.reshape(b, t, onehot.shape[1])
+def _per_core_sum(raster: np.ndarray, core: np.ndarray, n_cores: int) -> np.ndarray:
+    """(B, T, N) bool summed over each core's neurons -> (B, T, C) int32.
+
+    Neurons are grouped by core once (a gather, skipped when the placement already holds them
+    in index order), then each core's contiguous slice is counted.
+    """
+    b, t, _ = raster.shape
+    out = np.zeros((b, t, n_cores), np.int32)
+    order = np.argsort(core, kind="stable")
+    grouped = raster if np.array_equal(order, np.arange(core.size)) else raster[:, :, order]
+    bounds = np.searchsorted(core[order], np.arange(n_cores + 1))
+    for c in range(n_cores):
+        if bounds[c + 1] > bounds[c]:
+            out[:, :, c] = np.count_nonzero(grouped[:, :, bounds[c]:bounds[c + 1]], axis=2)
+    return out
 
 
 def count_ops(record: SpikeRecord, qnet, placement: Placement | None = None, *,
@@ -441,11 +447,9 @@ def count_ops(record: SpikeRecord, qnet, placement: Placement | None = None, *,
         core = placement.neuron_core
         src_core = placement.source_core()
         on_core = src_core >= 0
-        onehot = np.zeros((n, n_cores), np.float32)
-        onehot[np.arange(n), core] = 1.0
         valid3 = _valid_mask(lengths, t_total)[:, :, None]
-        core_steps = {"active": _per_core_sum(active, onehot),
-                      "spikes": _per_core_sum(record.spikes & valid3, onehot)}
+        core_steps = {"active": _per_core_sum(active, core, n_cores),
+                      "spikes": _per_core_sum(record.spikes & valid3, core, n_cores)}
         for name, mat in (("messages_out", rt.out_by_core), ("messages_in", rt.dest),
                           ("synaptic_ops_in", rt.syn_to_core)):
             core_steps[name] = np.rint((ev @ mat.astype(np.float32)).toarray()).astype(np.int32).reshape(

@@ -168,11 +168,17 @@ def _greedy(order: np.ndarray, syn: _Synapses, prof: np.ndarray, vth: np.ndarray
     ``quota[k]``: at most that many neurons on core k (a core budget); cost O(N + synapses).
     """
     n = syn.fan_in.size
-    core_of = np.full(n, -1, dtype=np.int64)
+    core_of = [-1] * n
     usage: list[list[int]] = []
     closed_by: dict[str, int] = {}
     ptr, idx = syn.sources.indptr, syn.sources.indices
     stamp = np.full(syn.n_sources, -1, dtype=np.int64)       # core that last took each source as an input axon
+    # plain Python values: the loop runs once per neuron, numpy scalars would dominate its cost
+    bits_of = (syn.fan_in * lim.bits_per_synapse).tolist()
+    prof_l, vth_l, ptr_l = prof.tolist(), vth.tolist(), ptr.tolist()
+    quota_l = quota.tolist() if quota is not None else None
+    max_neurons, max_mem, max_in = lim.neurons, lim.memory_bits, lim.input_axons
+    max_prof, max_vth = lim.neuron_profiles, lim.threshold_profiles
     cnt = mem = n_src = 0
     profs: set[int] = set()
     vths: set[int] = set()
@@ -181,23 +187,24 @@ def _greedy(order: np.ndarray, syn: _Synapses, prof: np.ndarray, vth: np.ndarray
     def close() -> None:
         usage.append([cnt, mem, n_src, 0, len(profs), len(vths)])
 
-    for i in order:
-        bits = int(syn.fan_in[i]) * lim.bits_per_synapse
-        srcs = idx[ptr[i]:ptr[i + 1]]
+    for i in order.tolist():
+        bits = bits_of[i]
+        srcs = idx[ptr_l[i]:ptr_l[i + 1]]
+        p_i, v_i = prof_l[i], vth_l[i]
         reason = None
         if core < 0:
             reason = "start"
-        elif quota is not None and core < quota.size and cnt + 1 > quota[core]:
+        elif quota_l is not None and core < len(quota_l) and cnt + 1 > quota_l[core]:
             reason = "core_budget"
-        elif cnt + 1 > lim.neurons:
+        elif cnt + 1 > max_neurons:
             reason = "neurons_per_core"
-        elif mem + bits > lim.memory_bits:
+        elif mem + bits > max_mem:
             reason = "synaptic_memory_per_core"
-        elif prof[i] not in profs and len(profs) + 1 > lim.neuron_profiles:
+        elif p_i not in profs and len(profs) + 1 > max_prof:
             reason = "neuron_profiles_per_core"
-        elif vth[i] not in vths and len(vths) + 1 > lim.threshold_profiles:
+        elif v_i not in vths and len(vths) + 1 > max_vth:
             reason = "threshold_profiles_per_core"
-        elif n_src + int(np.count_nonzero(stamp[srcs] != core)) > lim.input_axons:
+        elif n_src + int(np.count_nonzero(stamp[srcs] != core)) > max_in:
             reason = "input_axons_per_core"
         if reason is not None:
             if core >= 0:
@@ -212,11 +219,11 @@ def _greedy(order: np.ndarray, syn: _Synapses, prof: np.ndarray, vth: np.ndarray
         core_of[i] = core
         cnt += 1
         mem += bits
-        profs.add(int(prof[i]))
-        vths.add(int(vth[i]))
+        profs.add(p_i)
+        vths.add(v_i)
     if core >= 0:
         close()
-    return core_of, usage, closed_by
+    return np.asarray(core_of, dtype=np.int64), usage, closed_by
 
 
 _OUTPUT_AXON_RETRIES = 8
