@@ -5,7 +5,8 @@ inputs; ``reference_like_qnet`` if quantize is unavailable), ~150 steps per samp
 input rate, one sample and a batch of 32. Checks that golden and Lava
 spikes are identical and reports per-sample times and speed ratios. Also measures the
 choices inside the Lava backend: reset between samples (gap-step reset in one run vs one
-run per sample) and read-out (one-shot RasterSink vs Extractor per step vs Monitor).
+run per sample) and read-out (one-shot RasterSink vs Extractor per step vs Monitor), and the
+stock oracle of verification rung 1 (one stock LIF / LIFRefractory process per neuron profile).
 If ``hrsnn_hw.refsim`` imports, Brian2 (float, on the spec the network was quantized from) is
 timed too.
 
@@ -120,6 +121,11 @@ def main() -> None:
     _, per_run = timed(lambda: run_lava(qnet, x[:k], lengths[:k], samples_per_run=1))
     _, gap = timed(lambda: run_lava(qnet, x[:k], lengths[:k]))
     _, lb_states = timed(lambda: run_lava(qnet, x[:k], lengths[:k], record_states=True))
+    # the independent oracle of rung 1: stock LIF / LIFRefractory, one Lava process per neuron profile
+    stock, ls_states = timed(lambda: run_lava(qnet, x[:k], lengths[:k], record_states=True, stock=True))
+    gold_k = simulate(qnet, x[:k], lengths[:k], record_states=True)
+    stock_identical = bool(np.array_equal(gold_k.spikes, stock.spikes) and np.array_equal(gold_k.v, stock.v)
+                           and np.array_equal(gold_k.u, stock.u))
     identical = bool(np.array_equal(gold.spikes, lavab.spikes) and np.array_equal(gold.spikes[:1], lava1.spikes))
     result = {
         "benchmark": "golden_vs_lava", "network": source,
@@ -133,6 +139,9 @@ def main() -> None:
         "lava_steps_per_s_batch": float(lengths.sum() + batch - 1) / lb,
         "reset": {"samples": k, "one_run_per_sample_s": per_run, "gap_reset_one_run_s": gap},
         "lava_record_states_s": {"samples": k, "seconds": lb_states},
+        "lava_stock_record_states_s": {"samples": k, "seconds": ls_states,
+                                       "neuron_profiles": stock.provenance["neuron_profiles"],
+                                       "identical_to_golden": stock_identical},
         "readout": readout_comparison(qnet, x, lengths),
         "brian2": brian2_hook(spec, x, lengths),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "loadavg": os.getloadavg()},

@@ -153,13 +153,9 @@ def make_spec(design: str | Mapping[str, Any], n_input: int, seed: int | None) -
 
 
 def brian2_simulator(spec: NetworkSpec, target: str | None = None) -> Simulator:
-    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference."""
-    from .refsim import SimulatorConfig, simulate
-
-    def run(spikes: np.ndarray, lengths: np.ndarray) -> SpikeRecord:
-        config = SimulatorConfig(target=target) if target else SimulatorConfig()
-        return simulate(spec, spikes, lengths, config=config)
-    return run
+    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference (backend ``"brian2"``)."""
+    from .backends import simulator
+    return simulator(spec, "brian2", **({"target": target} if target else {}))
 
 
 def train_spec(spec: NetworkSpec, prepared: PreparedTask, *, seed: int = 0, progress: bool = False):

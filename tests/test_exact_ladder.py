@@ -1,7 +1,11 @@
-"""The equivalence ladder, rungs 1-3: golden vs stock Lava LIF/Dense, golden vs HeteroLIF, int vs float.
+"""The equivalence ladder, rungs 1-3: golden vs Lava's stock neurons per profile, golden vs HeteroLIF,
+int vs float.
 
 Many small random networks (N 5..60, 20-60 steps, edge cases) run as independent blocks of
 one Lava run each; every network is compared on its own, spikes, u and v at every step.
+Rung 1 runs Lava's own arithmetic: stock ``LIF`` per neuron profile, and for refractory
+periods stock ``LIFRefractory`` with an independently written refractory rule; the tests
+also show that it catches a kernel that differs (a refractory period off by one).
 """
 from __future__ import annotations
 
@@ -13,9 +17,10 @@ import pytest
 from hrsnn_hw.reference import reference_design_path
 
 from hrsnn_hw.golden import compare_exact, simulate
+from hrsnn_hw.backends import simulate as simulate_on
 from hrsnn_hw.golden.testing import EDGE_CASES, random_inputs, random_qnet, reference_like_qnet
-from hrsnn_hw.lava_backend import run_lava
-from hrsnn_hw.lava_backend.ladder import exact_rung, exact_rung_many, float_rung
+from hrsnn_hw.lava_backend import neuron_profiles, run_lava
+from hrsnn_hw.verify import exact_rung, exact_rung_many, float_rung
 
 pytestmark = pytest.mark.lava
 
@@ -23,18 +28,35 @@ HOMOGENEOUS_EDGES = ("weight_limits", "u_wrap", "v_clip", "silent", "saturated",
                      "weight_exp_range")
 
 
-def _batch(rng, count: int, homogeneous: bool, shared: dict | None = None):
-    """``count`` random networks with a random subset of edge cases each, inputs sharing B, T."""
+def _profile_pool(rng, k: int) -> np.ndarray:
+    """``k`` (du, dv, vth) triples shared by a batch, with decays 0 and 4095 among them (u wraps, v clips)."""
+    pool = np.stack([rng.integers(0, 4096, k), rng.integers(0, 1024, k), rng.integers(50, 1000, k)], axis=1)
+    pool[0, 0], pool[1, 1], pool[2, :2] = 0, 0, 4095
+    return pool
+
+
+def _batch(rng, count: int, homogeneous: bool, shared: dict | None = None, pool: np.ndarray | None = None,
+           refractory: tuple[int, ...] | None = None):
+    """``count`` random networks with a random subset of edge cases each, inputs sharing B, T.
+
+    ``pool``: every neuron gets one (du, dv, vth) of these triples (a few neuron profiles per batch,
+    as quantization bins them); ``refractory``: every neuron gets one of these periods.
+    """
     steps = int(rng.integers(20, 61))
     lengths = np.array([steps, int(rng.integers(steps // 2, steps + 1)), int(rng.integers(1, steps + 1))])
     nets, inputs, overflow = [], [], {"u_wrap": 0, "v_clip": 0}
-    pool = HOMOGENEOUS_EDGES if homogeneous else EDGE_CASES
+    edge_pool = HOMOGENEOUS_EDGES if homogeneous or pool is not None else EDGE_CASES
     for k in range(count):
-        edges = tuple(e for e in pool if rng.random() < 0.35)
-        q = random_qnet(rng, int(rng.integers(5, 61)), int(rng.integers(3, 11)), homogeneous=homogeneous,
-                        edge_cases=edges, name=f"net{k}")
+        edges = tuple(e for e in edge_pool if rng.random() < 0.35)
+        q = random_qnet(rng, int(rng.integers(5, 61)), int(rng.integers(3, 11)),
+                        homogeneous=homogeneous or pool is not None, edge_cases=edges, name=f"net{k}")
         if shared:
             q = dataclasses.replace(q, **{f: np.full(q.n_neurons, v) for f, v in shared.items()})
+        if pool is not None:
+            du, dv, vth = pool[rng.integers(0, len(pool), q.n_neurons)].T
+            q = dataclasses.replace(q, du=du, dv=dv, vth=vth)
+        if refractory is not None:
+            q = dataclasses.replace(q, refractory_steps=rng.choice(refractory, q.n_neurons))
         x, _ = random_inputs(rng, 3, steps, q.n_input, ragged=False)
         ov = simulate(q, x, lengths).provenance["overflow"]
         for key in overflow:
@@ -53,7 +75,7 @@ def _check(results, nets):
 
 def test_rung1_golden_equals_stock_lava_on_20_homogeneous_networks():
     rng = np.random.default_rng(100)
-    # stock LIF holds one du/dv/vth per process: each Lava run shares them across its networks;
+    # one neuron profile per Lava run: stock LIF wired straight to Dense, nothing of ours in between;
     # the groups cover decays 0 and 4095 (du = 0 lets the wrap-driver wrap u)
     groups = [{"du": 0, "dv": 4095, "vth": 300}, {"du": 4095, "dv": 0, "vth": 50},
               {"du": 700, "dv": 150, "vth": 500}, {"du": 2000, "dv": 40, "vth": 1200}]
@@ -65,6 +87,51 @@ def test_rung1_golden_equals_stock_lava_on_20_homogeneous_networks():
         overflow = {k: overflow[k] + ov[k] for k in overflow}
     assert total >= 20
     assert overflow["u_wrap"] > 0 and overflow["v_clip"] > 0  # Lava wrapped and clipped exactly like golden
+
+
+@pytest.mark.slow
+def test_rung1_stock_lif_per_profile_on_16_heterogeneous_networks_without_refractory():
+    rng = np.random.default_rng(110)
+    total, overflow = 0, {"u_wrap": 0, "v_clip": 0}
+    for _ in range(2):
+        pool = _profile_pool(rng, 5)
+        nets, inputs, lengths, ov = _batch(rng, 8, homogeneous=False, pool=pool, refractory=(0,))
+        assert max(len(neuron_profiles(q)) for q in nets) > 1
+        _check(exact_rung_many(nets, inputs, lengths, rung=1), nets)
+        total += len(nets)
+        overflow = {k: overflow[k] + ov[k] for k in overflow}
+    assert total >= 16
+    assert overflow["u_wrap"] > 0 and overflow["v_clip"] > 0  # Lava wrapped and clipped exactly like golden
+
+
+@pytest.mark.slow
+def test_rung1_independent_refractory_model_on_16_networks_with_refractory_periods():
+    rng = np.random.default_rng(120)
+    total, refractory_neurons = 0, 0
+    for _ in range(2):
+        pool = _profile_pool(rng, 3)
+        # refractory 0 runs on stock LIF, the others on LIFRefractory: both kinds in one network
+        nets, inputs, lengths, _ = _batch(rng, 8, homogeneous=False, pool=pool, refractory=(0, 1, 2, 6))
+        _check(exact_rung_many(nets, inputs, lengths, rung=1), nets)
+        total += len(nets)
+        refractory_neurons += sum(int((q.refractory_steps > 0).sum()) for q in nets)
+    assert total >= 16 and refractory_neurons > 100
+
+
+def test_rung1_catches_a_kernel_whose_refractory_rule_differs():
+    # the stock run holds each neuron for its period; a golden model one step off must diverge
+    rng = np.random.default_rng(130)
+    q = random_qnet(rng, 24, 5, edge_cases=("refractory",))
+    q = dataclasses.replace(q, refractory_steps=np.full(q.n_neurons, 2))
+    x, lengths = random_inputs(rng, 2, 60, 5, rate=0.4)
+    stock = simulate_on(q, x, lengths, backend="lava-stock", record_states=True)
+    assert stock.provenance["refractory_profiles"] == len(neuron_profiles(q)) > 1
+    assert exact_rung(q, x, lengths, rung=1, other=stock).ok
+    for wrong in (1, 3):
+        golden_wrong = simulate(dataclasses.replace(q, refractory_steps=np.full(q.n_neurons, wrong)), x, lengths,
+                                record_states=True)
+        res = exact_rung(q, x, lengths, rung=1, golden=golden_wrong, other=stock)
+        assert not res.ok and res.first_divergence.variable in ("v", "spikes")
 
 
 def test_rung2_golden_equals_hetero_lif_on_24_heterogeneous_networks():
@@ -95,23 +162,30 @@ def test_rung2_reference_size_network(reference_inputs):
     assert res.n_spikes > 1000 and res.n_steps_compared == 360
 
 
-def test_rung1_reference_size_homogeneous_network(reference_inputs):
-    x, lengths = reference_inputs
-    q = reference_like_qnet(np.random.default_rng(302), 200, 24)
-    q = dataclasses.replace(q, dv=np.full(200, int(np.median(q.dv))), refractory_steps=np.zeros(200, int))
-    res = exact_rung(q, x, lengths, rung=1)
-    assert res.ok, res.as_dict()
-    assert res.n_spikes > 1000
-
-
-def test_rung2_quantized_reference_design(reference_inputs):
+@pytest.fixture(scope="module")
+def quantized_reference():
     from hrsnn_hw.quantize import quantize
     from hrsnn_hw.spec import load_spec
     q, _ = quantize(load_spec(reference_design_path("hrsnn"), n_input=24, seed=0), "loihi2")
+    return q
+
+
+def test_rung2_quantized_reference_design(reference_inputs, quantized_reference):
     x, lengths = reference_inputs
-    res = exact_rung(q, x[:1], lengths[:1], rung=2)
+    res = exact_rung(quantized_reference, x[:1], lengths[:1], rung=2)
     assert res.ok, res.as_dict()
     assert res.n_spikes > 0
+
+
+@pytest.mark.slow
+def test_rung1_quantized_reference_design_on_stock_neurons(reference_inputs, quantized_reference):
+    # the deployed design itself: 32 neuron profiles, all with a refractory period
+    q = quantized_reference
+    x, lengths = reference_inputs
+    assert len(neuron_profiles(q)) >= 10 and q.refractory_steps.min() > 0
+    res = exact_rung(q, x, lengths, rung=1)
+    assert res.ok, res.as_dict()
+    assert res.n_spikes > 1000 and res.n_steps_compared == 360
 
 
 def test_exact_rung_reports_first_divergence_of_a_wrong_backend():

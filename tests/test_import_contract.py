@@ -37,7 +37,7 @@ def test_core_imports_without_brian2_or_lava():
         "import hrsnn_hw.spec, hrsnn_hw.quantize, hrsnn_hw.golden, hrsnn_hw.mapping, hrsnn_hw.counting\n"
         "import hrsnn_hw.energy, hrsnn_hw.tasks, hrsnn_hw.encoding, hrsnn_hw.experiment, hrsnn_hw.verify\n"
         "import hrsnn_hw.pipeline, hrsnn_hw.ablation, hrsnn_hw.refsim, hrsnn_hw.cli, hrsnn_hw.interchange\n"
-        "import hrsnn_hw.optimize\n"
+        "import hrsnn_hw.optimize, hrsnn_hw.backends\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('brian2', 'lava'))\n"
         "print(','.join(bad))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest_lava import child_processes, leftovers
 
-from hrsnn_hw.errors import BackendError, QuantizationError
+from hrsnn_hw.errors import BackendError, DataError, QuantizationError
 from hrsnn_hw.golden import compare_exact, lava_effective_weights, simulate, simulate_float
 from hrsnn_hw.golden.kernel import DU_OFFSET, DV_OFFSET
 from hrsnn_hw.golden.testing import EDGE_CASES, default_format, random_inputs, random_qnet
-from hrsnn_hw.lava_backend import build_stock, compile_network, execute, run_lava
+from hrsnn_hw.lava_backend import build_stock, compile_network, execute, neuron_profiles, run_lava
 from hrsnn_hw.lava_backend.procs.fault import FaultInjector
 
 pytestmark = pytest.mark.lava
@@ -60,14 +60,57 @@ def test_compile_refuses_weights_dense_would_alter_before_starting_lava():
     assert child_processes() == before
 
 
-def test_stock_backend_refuses_heterogeneous_networks():
-    q = random_qnet(np.random.default_rng(1), 10, 3)
-    with pytest.raises(BackendError, match="du differs"):
-        build_stock(q, None, 5)
-    homo = random_qnet(np.random.default_rng(1), 10, 3, homogeneous=True)
-    with pytest.raises(BackendError, match="refractory"):
-        run_lava(dataclasses.replace(homo, refractory_steps=np.r_[1, np.zeros(9, int)]),
-                 np.zeros((1, 5, 3), bool), stock=True)
+def test_stock_backend_groups_neurons_by_profile():
+    q = random_qnet(np.random.default_rng(1), 12, 3)
+    q = dataclasses.replace(q, du=np.repeat([5, 9], 6), dv=np.tile([0, 7, 7], 4), vth=np.full(12, 300),
+                            refractory_steps=np.r_[np.zeros(11, int), 3])
+    profiles = neuron_profiles(q)
+    assert sorted(np.concatenate([p.index for p in profiles]).tolist()) == list(range(12))
+    assert len(profiles) == 5 and sum(p.refractory_steps > 0 for p in profiles) == 1
+    for p in profiles:
+        assert len({(q.du[i], q.dv[i], q.vth[i], q.refractory_steps[i]) for i in p.index}) == 1
+    net = build_stock(q, None, 5, record_states=True)
+    kinds = sorted(type(p).__name__ for p in net.processes)
+    assert kinds.count("LIF") == 4 and kinds.count("LIFRefractory") == 1
+    assert {"SpikeGather", "SynapticScatter", "GroupStateRecorder"} <= set(kinds)
+    assert len(net.model_map) == 4  # routing models and the refractory model, selected per process
+
+
+def test_stock_backend_refuses_a_format_stock_lif_cannot_hold():
+    q = random_qnet(np.random.default_rng(1), 10, 3, homogeneous=True)
+    wide = dataclasses.replace(q, formats={**q.formats, "state_bits": 32})
+    with pytest.raises(BackendError, match="Loihi's number format") as info:
+        build_stock(wide, None, 5)
+    assert info.value.parameter == "formats"
+    with pytest.raises(DataError, match="stock"):
+        run_lava(q, np.zeros((1, 5, 3), bool), stock=True, fidelity="float")
+
+
+def test_stock_run_of_one_refractory_profile_is_wired_straight():
+    rng = np.random.default_rng(9)
+    q = random_qnet(rng, 12, 3, homogeneous=True)
+    q = dataclasses.replace(q, refractory_steps=np.full(12, 2))
+    x, lengths = random_inputs(rng, 2, 30, 3, rate=0.5)
+    net = build_stock(q, None, 5)
+    assert [type(p).__name__ for p in net.processes].count("LIFRefractory") == 1
+    assert not {"SpikeGather", "SynapticScatter"} & {type(p).__name__ for p in net.processes}
+    rec = run_lava(q, x, lengths, record_states=True, stock=True)
+    golden = simulate(q, x, lengths, record_states=True)
+    assert compare_exact(golden, rec).ok and golden.spikes.sum() > 0
+
+
+def test_stock_run_of_many_profiles_leaves_nothing_behind():
+    rng = np.random.default_rng(6)
+    q = random_qnet(rng, 20, 4, edge_cases=("refractory",))
+    x, lengths = random_inputs(rng, 2, 25, 4, rate=0.3)
+    before = child_processes()
+    reports = []
+    rec = run_lava(q, x, lengths, record_states=True, stock=True, cleanup=reports)
+    assert rec.provenance["neuron_profiles"] == len(neuron_profiles(q)) > 10
+    assert compare_exact(simulate(q, x, lengths, record_states=True), rec, ("golden", "stock")).ok
+    assert reports and all(r.graceful for r in reports)
+    assert all(leftovers(r) == {"processes": [], "shared_memory": []} for r in reports)
+    assert child_processes() == before
 
 
 # ---------------------------------------------------------------- runs

@@ -37,13 +37,21 @@ def test_run_succeeds_and_prints_one_json_object(quick_run):
 
 
 def test_exact_rungs_ran_on_the_trained_reference_for_200_steps(quick_run):
+    from hrsnn_hw.verify import VerificationReport
     out, _ = quick_run
-    ladder = json.loads((out / "verify-hrsnn" / "verification.json").read_text())
-    exact = [r for r in ladder["rungs"] if r["rung"] in (1, 2)]
-    assert len(exact) == 2 and all(r["verdict"] == "PASS" for r in exact)
-    assert ladder["provenance"]["lava_steps"] >= 200
+    ladder = VerificationReport.load(out / "verify-hrsnn" / "verification.json")
+    assert ladder.ok and ladder.provenance["design"] == "hrsnn"
+    exact = [r for r in ladder.rungs if r.rung in (1, 2)]
+    assert len(exact) == 2 and all(r.verdict == "PASS" for r in exact)
+    assert ladder.provenance["exact_steps"] >= 200
     for r in exact:
-        assert r["details"]["n_steps_compared"] >= 200 and r["details"]["n_spikes"] > 0
+        assert r.details["n_steps_compared"] >= 200 and r.details["n_spikes"] > 0
+    # rung 1 ran the deployed network itself on stock Lava neurons, one process per neuron profile
+    (stock,) = ladder.rows(1)
+    assert stock.details["neuron_profiles"] > 1 and stock.details["refractory_profiles"] > 0
+    (task,) = ladder.rows(5)
+    assert task.details["n10"] + task.details["n01"] <= task.details["n"] == 60
+    assert "McNemar" in task.tolerance
 
 
 def test_golden_and_lava_runs_give_identical_operation_counts(quick_run):

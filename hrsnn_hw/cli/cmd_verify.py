@@ -11,8 +11,16 @@ HELP = "run the equivalence ladder (rungs 1-5) on a trained, quantized, deployed
 DESCRIPTION = """\
 run the equivalence ladder (rungs 1-5) on a trained, quantized, deployed network.
 
-The same stages, artifacts and cache as ``hrsnn-hw run``: with the same --out, a later
-command (quantize, deploy, verify, energy, run) reuses what this one computed.
+  1  golden vs Lava's stock LIF / LIFRefractory, one process per neuron profile (exact)
+  2  golden vs Lava HeteroLIF + Dense, the deployment (exact)
+  3  golden integer vs its float twin (rounding bound)
+  4  Brian2 float vs the quantized network (rates)
+  5  task accuracy, float vs fixed point on the same test samples: fails if the drop
+     exceeds 3 points at 95 % one-sided confidence (exact McNemar bound)
+
+Writes --out/verify-<design>/verification.json (a VerificationReport) and .md. Exit code 1
+when a rung fails. The same stages, artifacts and cache as ``hrsnn-hw run``: with the same
+--out, a later command (quantize, deploy, verify, energy, run) reuses what this one computed.
 """
 
 

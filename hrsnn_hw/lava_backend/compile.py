@@ -1,4 +1,4 @@
-"""QuantizedNetwork -> a network of Lava processes (HeteroLIF, or stock LIF as the oracle).
+"""QuantizedNetwork -> a network of Lava processes (HeteroLIF; stock LIF per neuron profile in :mod:`.stock`).
 
     RingBuffer(input raster) --Dense per synapse group--> neurons.a_in
     neurons.s_out --Dense per recurrent synapse group--> neurons.a_in     (one-step delay)
@@ -19,10 +19,9 @@ import numpy as np
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.dense.process import Dense
 from lava.proc.io.source import RingBuffer
-from lava.proc.lif.process import LIF
 from lava.utils.weightutils import SignMode
 
-from ..errors import BackendError, DataError
+from ..errors import DataError
 from ..golden.formats import FixedFormat, format_of
 from ..golden.kernel import SynapseGroup, group_projections
 from ..golden.validate import check_network
@@ -52,6 +51,11 @@ class LavaNetwork:
     model : str
         ``"HeteroLIF"`` or ``"LIF"`` (stock).
     fmt : FixedFormat
+    processes : list
+        Every process of the network.
+    model_map : dict
+        Process (instance) -> process model class, for processes whose model Lava cannot find
+        or pick by tag (handed to Lava as ``exception_proc_model_map``).
     """
 
     neurons: object
@@ -64,9 +68,10 @@ class LavaNetwork:
     model: str
     fmt: FixedFormat
     processes: list = field(default_factory=list)
+    model_map: dict = field(default_factory=dict)
 
     def run_cfg(self) -> Loihi2SimCfg:
-        return Loihi2SimCfg(select_tag=FIDELITY_TAGS[self.fidelity])
+        return Loihi2SimCfg(select_tag=FIDELITY_TAGS[self.fidelity], exception_proc_model_map=dict(self.model_map))
 
 
 def _check_fidelity(fidelity: str) -> None:
@@ -152,37 +157,3 @@ def compile_network(qnet, input_raster: np.ndarray | None, num_steps: int, *, fi
                         bias_exp=qnet.bias_exp, refractory_steps=qnet.refractory_steps,
                         number_format=fmt.as_dict(), reset_steps=reset_steps, name=f"{qnet.name}:HeteroLIF")
     return _wire(qnet, neurons, raster, num_steps, fidelity, record_states, merge, fmt, "HeteroLIF")
-
-
-def homogeneity_problem(qnet) -> str | None:
-    """Why stock Lava LIF cannot run ``qnet`` (``None`` when it can)."""
-    for name in ("du", "dv", "vth"):
-        arr = getattr(qnet, name)
-        if len(arr) and (arr != arr[0]).any():
-            return f"{name} differs between neurons (stock LIF holds one {name} per process)"
-    if qnet.refractory_steps.any():
-        return "refractory_steps > 0 (stock bit-accurate LIF has no refractory period)"
-    return None
-
-
-def build_stock(qnet, input_raster: np.ndarray | None, num_steps: int, *, record_states: bool = False,
-                merge: bool = True, profile=None) -> LavaNetwork:
-    """Build ``qnet`` from Lava's stock ``LIF`` + ``Dense`` (fixed point): the independent oracle.
-
-    Only homogeneous networks (one du, dv, vth; no refractory period; biases may differ) fit
-    stock LIF's interface; others raise :class:`~hrsnn_hw.errors.BackendError`. There is no
-    reset: run samples as independent blocks (see :func:`hrsnn_hw.lava_backend.run.run_lava`).
-    """
-    fmt = format_of(qnet, profile)
-    check_network(qnet, fmt)
-    problem = homogeneity_problem(qnet)
-    if problem:
-        raise BackendError(f"stock Lava LIF cannot run this network: {problem}", parameter="stock",
-                           value=qnet.name, hint="use the HeteroLIF backend (stock=False)")
-    raster = _check_raster(qnet, input_raster, num_steps)
-    n = qnet.n_neurons
-    first = (lambda a: int(a[0]) if n else 0)
-    neurons = LIF(shape=(n,), du=first(qnet.du), dv=first(qnet.dv), vth=first(qnet.vth),
-                  bias_mant=np.asarray(qnet.bias_mant, np.int32), bias_exp=np.asarray(qnet.bias_exp, np.int32),
-                  name=f"{qnet.name}:LIF")
-    return _wire(qnet, neurons, raster, num_steps, "fixed", record_states, merge, fmt, "LIF")

@@ -6,10 +6,10 @@ counter and stays silent; the gap's input column is empty, so at the next step e
 delivers 0 and the next sample starts from exactly the state a fresh network has. One
 compile and one runtime start for the whole batch (start-up is ~0.5 s; a step ~1-2 ms).
 
-Stock LIF (``stock=True``, homogeneous networks only, the independent oracle): stock LIF has
-no reset, so the samples run side by side as independent copies of the network
-(block-diagonal weights) for the longest sample length; each copy's steps past its sample
-length are discarded.
+Stock neurons (``stock=True``, the independent oracle: one stock ``LIF`` or ``LIFRefractory``
+process per neuron profile, see :mod:`.stock`) have no reset, so the samples run side by side
+as independent copies of the network (block-diagonal weights) for the longest sample length;
+each copy's steps past its sample length are discarded.
 
 Rasters come back in one message per recorder (:mod:`.procs.recorder`), never value by value.
 """
@@ -26,8 +26,9 @@ from ..golden.compose import stack_networks
 from ..golden.formats import format_of
 from ..golden.validate import check_inputs, check_network
 from ..records import SpikeRecord
-from .compile import LavaNetwork, build_stock, compile_network, homogeneity_problem
+from .compile import LavaNetwork, compile_network
 from .session import CleanupReport, LavaSession
+from .stock import build_stock, neuron_profiles
 
 # Upper bound on the raster(s) one Lava run hands back (bytes); larger batches are split.
 _RUN_BYTES = 64 * 2**20
@@ -146,7 +147,8 @@ def run_lava(qnet, input_spikes, sample_lengths=None, *, record_states: bool = F
     record_states : bool
         Also return u and v (int64 for fixed point, float64 for the float model).
     stock : bool
-        Use Lava's stock LIF (homogeneous networks only; the oracle of rung 1).
+        Use Lava's stock neuron processes, one per neuron profile (the independent oracle of
+        rung 1; :func:`~hrsnn_hw.lava_backend.stock.build_stock`).
     fidelity : {"fixed", "float"}
         HeteroLIF's bit-accurate or float model (stock is always fixed point).
     timeout_s : float
@@ -176,22 +178,21 @@ def run_lava(qnet, input_spikes, sample_lengths=None, *, record_states: bool = F
         if fidelity != "fixed":
             raise DataError("stock LIF runs in fixed point only", parameter="fidelity", value=fidelity,
                             allowed="'fixed' when stock=True")
-        problem = homogeneity_problem(qnet)
-        if problem:
-            from ..errors import BackendError
-            raise BackendError(f"stock Lava LIF cannot run this network: {problem}", parameter="stock",
-                               value=qnet.name, hint="use the HeteroLIF backend (stock=False)")
         spikes, states, runs = _run_blocks(qnet, x, lengths, record_states, timeout_s, samples_per_run, cleanup)
     else:
         spikes, states, runs = _run_sequential(qnet, x, lengths, record_states, fidelity, timeout_s,
                                                samples_per_run, cleanup)
     valid_in = np.arange(x.shape[1])[None, :, None] < lengths[:, None, None]
     prov: dict[str, Any] = {
-        "backend": "lava", "fidelity": fidelity, "model": "LIF" if stock else "HeteroLIF",
+        "backend": "lava", "fidelity": fidelity, "model": "stock LIF per neuron profile" if stock else "HeteroLIF",
         "design": qnet.name, "profile": qnet.provenance.get("profile"), "seed": qnet.provenance.get("seed"),
         "format": fmt.as_dict(), "lava_runs": runs,
         "versions": {"hrsnn_hw": __version__, "lava-nc": _lava_version(), "numpy": np.__version__},
     }
+    if stock:
+        profiles = neuron_profiles(qnet)
+        prov["neuron_profiles"] = len(profiles)
+        prov["refractory_profiles"] = sum(p.refractory_steps > 0 for p in profiles)
     return SpikeRecord(spikes=spikes, sample_lengths=lengths, dt=float(qnet.dt), provenance=prov,
                        u=None if states is None else states[0], v=None if states is None else states[1],
                        input_spikes=x & valid_in)

@@ -17,7 +17,7 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from ..reference import resolve_design
 from ..spec import make_arm, read_spec_file
 from ..trained import TrainedNetwork
 from .cache import StageCache, file_digest, stage_key
+
+if TYPE_CHECKING:
+    from ..verify import VerificationReport
 
 log = logging.getLogger("hrsnn_hw.pipeline")
 STAGES = ("train", "float", "quantize", "fixed", "deploy", "verify", "energy", "report")
@@ -175,8 +178,9 @@ class Pipeline:
         if stage == "deploy":
             return stage_key("deploy", self._key("quantize", name), cfg.n_lava)
         if stage == "verify":
+            from ..verify import VerificationReport
             return stage_key("verify", self._key("deploy", name), self._key("float", name), self._key("fixed", name),
-                             cfg.n_rate)
+                             cfg.n_rate, VerificationReport.ARTIFACT_KIND, VerificationReport.ARTIFACT_VERSION)
         raise KeyError(stage)
 
     # --- stages -----------------------------------------------------------------------
@@ -242,9 +246,9 @@ class Pipeline:
 
     def fixed_metrics(self, name: str) -> dict:
         """The same measurements on the quantized network, run by the golden model."""
-        from ..golden import simulate
+        from ..backends import simulator
         qnet = self.quantize(name)
-        return self._measure_stage("fixed", name, lambda: (lambda x, lengths: simulate(qnet, x, lengths)))
+        return self._measure_stage("fixed", name, lambda: simulator(qnet, "golden"))
 
     def _lava_inputs(self) -> tuple[np.ndarray, np.ndarray]:
         test = self.prepared.test
@@ -255,13 +259,13 @@ class Pipeline:
     def deploy(self, name: str) -> SpikeRecord:
         """Run the quantized network on Lava's CPU simulator (HeteroLIF + Dense) for the first
         test samples; artifact ``lava_record.npz`` (spikes, u, v)."""
-        from ..lava_backend import run_lava
+        from ..backends import simulate
         qnet = self.quantize(name)
 
         def produce(d: Path) -> dict:
             x, lengths = self._lava_inputs()
             t0 = time.perf_counter()
-            record = run_lava(qnet, x, lengths, record_states=True)
+            record = simulate(qnet, x, lengths, backend="lava", record_states=True)
             wall = time.perf_counter() - t0
             record.save(d / "lava_record.npz")
             steps = int(lengths.sum())
@@ -271,11 +275,10 @@ class Pipeline:
         res = self.cache.run(f"deploy-{name}", self._key("deploy", name), produce, ("lava_record.npz",))
         return SpikeRecord.load(res.directory / "lava_record.npz")
 
-    def verify(self, name: str):
-        """The equivalence ladder (rungs 1-5); artifacts ``verification.json``/``.md``."""
-        from ..golden import compare_exact, simulate
-        from ..quantize import dequantize
-        from ..verify import VerificationReport, exact_row, run_exact_rungs, run_rate_rung, task_rung
+    def verify(self, name: str) -> "VerificationReport":
+        """The equivalence ladder (rungs 1-5, :func:`hrsnn_hw.verify.verify`) on the deployed samples;
+        returns the :class:`~hrsnn_hw.verify.VerificationReport` (``verification.json``; table in ``.md``)."""
+        from ..verify import TaskPredictions, VerificationReport, verify
         qnet = self.quantize(name)
         lava_record = self.deploy(name)
         float_m = self.float_metrics(name)
@@ -284,27 +287,24 @@ class Pipeline:
 
         def produce(d: Path) -> dict:
             x, lengths = self._lava_inputs()
-            rows = run_exact_rungs(qnet, x, lengths, rungs=(1,))
-            golden = simulate(qnet, x, lengths, record_states=True)
-            rows.append(exact_row(2, "golden vs Lava HeteroLIF + Dense (deployed run)",
-                                  compare_exact(golden, lava_record, ("golden", "lava-HeteroLIF"), qnet=qnet)))
-            rows += run_exact_rungs(qnet, x, lengths, rungs=(3,), golden_record=golden)
             test = self.prepared.test
             n = min(self.config.n_rate, test.n_samples)
             lr = test.sample_lengths[:n]
-            rows += run_rate_rung(trained.spec, qnet, dequantize(qnet, trained), test.spikes[:n, : int(lr.max())],
-                                  lr, target=self.exp.target)
-            rows.append(task_rung(float_m["task_metric"], fixed_m["task_metric"], float_m["task_metric_name"],
-                                  f"golden model, {test.n_samples} test samples", n_test=test.n_samples))
-            report = VerificationReport(rungs=tuple(rows), provenance={"design": name, "profile": self.config.profile,
-                                                                       "lava_samples": int(len(lengths)),
-                                                                       "lava_steps": int(lengths.sum())})
+            where = f"Brian2 vs golden model, {test.n_samples} test samples"
+            if float_m["task_metric_name"] == "accuracy":
+                task = TaskPredictions.classification(self.prepared.task.y_test, float_m["y_pred"], fixed_m["y_pred"],
+                                                      where=where)
+            else:
+                task = TaskPredictions.prediction(float_m["task_metric"], fixed_m["task_metric"], where=where)
+            report = verify(qnet, x, lengths, reference=trained, rate_inputs=(test.spikes[:n, : int(lr.max())], lr),
+                            task=task, records={"lava": lava_record}, brian2_target=self.exp.target,
+                            provenance={"design": name, "profile": self.config.profile})
             report.save(d / "verification.json")
             write_text_atomic(d / "verification.md", report.to_markdown())
-            return report.as_dict()
+            return report.summary()
         res = self.cache.run(f"verify-{name}", self._key("verify", name), produce,
                              ("verification.json", "verification.md"))
-        return res.summary
+        return VerificationReport.load(res.directory / "verification.json")
 
     def energy_inputs(self) -> tuple[list, Any]:
         """What the energy stage prices: every design's golden run of the test split (with SANA-FE's
@@ -356,12 +356,12 @@ class Pipeline:
         (K neuron profiles, weight bits) setting and measure MC, activity, E and the task
         metric of each fixed-point network with the golden model."""
         from .. import __version__
-        from ..golden import simulate
+        from ..backends import simulator
         from ..quantize import sweep as run_sweep
         trained = self.train(name)
 
         def evaluate(qnet) -> dict:
-            m = measure(lambda x, lengths: simulate(qnet, x, lengths), self.prepared, self.config.seed)
+            m = measure(simulator(qnet, "golden"), self.prepared, self.config.seed)
             return {k: m[k] for k in ("mc", "activity", "efficiency", "task_metric")}
 
         def produce(d: Path) -> dict:
@@ -397,10 +397,7 @@ class Pipeline:
                 if stage in ("float", "fixed"):
                     entry[stage] = {k: v for k, v in result.items() if k not in ("y_pred",)}
                 elif stage == "verify":
-                    entry["verify"] = {"ok": result["ok"],
-                                       "rungs": [{k: r.get(k) for k in ("rung", "pair", "metric", "value", "tolerance",
-                                                                        "verdict", "first_divergence")}
-                                                 for r in result["rungs"]]}
+                    entry["verify"] = result.summary()
             summary["designs"][name] = entry
         if last >= STAGES.index("energy"):
             if progress:

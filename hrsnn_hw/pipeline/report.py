@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import base64
 import html
-import re
+import mimetypes
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import ArtifactError
 from ..io import write_text_atomic
 from ..plotting import pyplot, save_figure
 from ..records import SpikeRecord
@@ -105,70 +106,38 @@ def _utilization(pipe, name: str) -> str:
     return placement.utilization.to_text()
 
 
-def markdown_to_html(md: str, base: Path) -> str:
-    """A small Markdown subset (headings, tables, lists, code, images) to one HTML page,
-    images embedded so the file stands alone."""
-    out = ["<!doctype html><html><head><meta charset='utf-8'><title>hrsnn_hw report</title>",
-           "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.4}"
-           "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}"
-           "pre{background:#f5f5f5;padding:8px;overflow-x:auto;font-size:12px}img{max-width:100%}</style>"
-           "</head><body>"]
-    lines = md.splitlines()
-    i = 0
-    in_code = False
-    in_list = False
+_STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.4}"
+          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}"
+          "pre{background:#f5f5f5;padding:8px;overflow-x:auto;font-size:12px}img{max-width:100%}")
 
-    def inline(text: str) -> str:
-        text = html.escape(text)
-        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-        return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("```"):
-            out.append("</pre>" if in_code else "<pre>")
-            in_code = not in_code
-            i += 1
-            continue
-        if in_code:
-            out.append(html.escape(line))
-            i += 1
-            continue
-        if in_list and not line.startswith("- "):
-            out.append("</ul>")
-            in_list = False
-        m = re.match(r"!\[(.*?)\]\((.+?)\)", line)
-        if m:
-            data = base64.b64encode((base / m.group(2)).read_bytes()).decode("ascii")
-            out.append(f"<p><img alt='{html.escape(m.group(1))}' src='data:image/png;base64,{data}'></p>")
-        elif line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            out.append(f"<h{level}>{inline(line[level:].strip())}</h{level}>")
-        elif line.startswith("|"):
-            rows = []
-            while i < len(lines) and lines[i].startswith("|"):
-                rows.append(lines[i])
-                i += 1
-            out.append("<table>")
-            for k, row in enumerate(rows):
-                if k == 1 and set(row.replace("|", "").strip()) <= set("-: "):
-                    continue
-                cells = [c.strip() for c in row.strip().strip("|").split("|")]
-                tag = "th" if k == 0 else "td"
-                out.append("<tr>" + "".join(f"<{tag}>{inline(c)}</{tag}>" for c in cells) + "</tr>")
-            out.append("</table>")
-            continue
-        elif line.startswith("- "):
-            if not in_list:
-                out.append("<ul>")
-                in_list = True
-            out.append(f"<li>{inline(line[2:])}</li>")
-        elif line.strip():
-            out.append(f"<p>{inline(line)}</p>")
-        i += 1
-    if in_list:
-        out.append("</ul>")
-    out.append("</body></html>")
-    return "\n".join(out)
+
+def _data_uri(base: Path, src: str) -> str:
+    """A local image file under ``base`` as a ``data:`` URI (the page must stand alone)."""
+    root = base.resolve()
+    path = (root / src).resolve()
+    if "://" in src or src.startswith("data:") or root not in path.parents or not path.is_file():
+        raise ArtifactError("report image must be a file inside the report directory", parameter="image",
+                            value=src, allowed=f"a file under {root}")
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def markdown_to_html(md: str, base: Path, title: str = "hrsnn_hw report") -> str:
+    """Markdown (CommonMark with tables, rendered by markdown-it-py) to one self-contained HTML page.
+
+    Raw HTML in the Markdown is escaped, not passed through; every image is read from ``base``
+    and embedded as a ``data:`` URI, so the page needs no other file.
+    """
+    from markdown_it import MarkdownIt
+    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = parser.parse(md)
+    for token in tokens:
+        for child in token.children or ():
+            if child.type == "image":
+                child.attrSet("src", _data_uri(Path(base), str(child.attrGet("src"))))
+    body = parser.renderer.render(tokens, parser.options, {})
+    return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head>\n<body>\n{body}</body></html>\n")
 
 
 def write_report(pipe, summary: dict) -> Path:
@@ -244,9 +213,8 @@ def write_report(pipe, summary: dict) -> Path:
         md += [f"### {n} on {cfg.profile}", "", "```", _utilization(pipe, n).rstrip(), "```", ""]
     md += ["## Verification ladder", ""]
     for n in names:
-        vpath = pipe.out / f"verify-{n}" / "verification.md"
-        if vpath.exists():
-            md += [f"### {n}", "", vpath.read_text().rstrip(), ""]
+        if summary["designs"][n].get("verify"):
+            md += [f"### {n}", "", pipe.verify(n).to_markdown().rstrip(), ""]
     if energy:
         md += ["## Energy per inference", ""]
         etxt = pipe.out / "energy" / "energy.txt"
@@ -263,5 +231,5 @@ def write_report(pipe, summary: dict) -> Path:
         md.append(f"| {k} | {v['skipped']} | {v['wall_time_s']} |")
     text = "\n".join(md) + "\n"
     write_text_atomic(d / "report.md", text)
-    write_text_atomic(d / "report.html", markdown_to_html(text, d))
+    write_text_atomic(d / "report.html", markdown_to_html(text, d, title=f"hrsnn_hw run report: {', '.join(names)}"))
     return d / "report.md"

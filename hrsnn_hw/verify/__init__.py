@@ -1,7 +1,13 @@
-"""Fixed-point equivalence: the ladder from the golden kernel to the deployed task metric."""
-from .ladder import (RungResult, VerificationReport, exact_row, homogeneous_twin, run_exact_rungs,
-                     run_rate_rung, task_rung)
-from .tolerant import RateComparison, compare_rates, task_metric_verdict
+"""Fixed-point equivalence: the ladder from the golden kernel to the deployed task metric.
 
-__all__ = ["RungResult", "VerificationReport", "homogeneous_twin", "run_exact_rungs", "run_rate_rung",
-           "task_rung", "exact_row", "RateComparison", "compare_rates", "task_metric_verdict"]
+:func:`verify` runs it and returns a :class:`VerificationReport` (an artifact: ``save``/``load``).
+"""
+from .exact import EXACT_BACKENDS, exact_rung, exact_rung_many, float_rung
+from .ladder import RUNGS, exact_row, verify
+from .report import RungResult, VerificationReport
+from .tolerant import (RateComparison, TaskPredictions, Tolerances, compare_rates, paired_accuracy_test,
+                       task_verdict)
+
+__all__ = ["EXACT_BACKENDS", "RUNGS", "RateComparison", "RungResult", "TaskPredictions",
+           "Tolerances", "VerificationReport", "compare_rates", "exact_row", "exact_rung", "exact_rung_many",
+           "float_rung", "paired_accuracy_test", "task_verdict", "verify"]

@@ -1,191 +1,232 @@
-"""The equivalence ladder: from the golden kernel up to the deployed task metric.
+"""The equivalence ladder, assembled in one place: :func:`verify`.
 
 | rung | pair | tier |
 |---|---|---|
-| 1 | golden kernel vs Lava's stock bit-accurate LIF/Dense (homogeneous twin of the network) | exact |
-| 2 | golden vs Lava HeteroLIF + Dense (the network itself) | exact |
-| 3 | golden integer vs its float twin | rounding bound, overflow is a failure |
-| 4 | Brian2 float vs the quantized network (and Brian2 de-quantized vs the float twin) | tolerant |
-| 5 | task metric, Brian2 float vs deployed fixed point | tolerant |
+| 1 | golden vs Lava stock LIF / LIFRefractory per neuron profile + Dense (the network itself) | exact |
+| 2 | golden vs Lava HeteroLIF + Dense (the deployment) | exact |
+| 3 | golden integer vs its float twin | rounding bound; a u wrap fails it |
+| 4 | Brian2 float vs the quantized network; Brian2 de-quantized vs the float twin | tolerant |
+| 5 | task metric, float vs fixed point, on paired test samples | one-sided test with a tolerance |
 
 An exact rung that fails names the first divergence: sample, step, neuron, variable and both values.
+The pipeline's verify stage, the notebooks and the tests all call :func:`verify`.
 """
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from ..io import PathLike, to_jsonable, write_json_atomic
-from ..quantize.network import QuantizedNetwork
-from ..spec import NetworkSpec
-from . import tolerant
+from .. import __version__
+from ..backends import simulate
+from ..errors import DataError
+from ..golden.validate import check_inputs
+from ..records import SpikeRecord
+from .exact import exact_rung, float_rung
+from .report import RungResult, VerificationReport
+from .tolerant import TaskPredictions, Tolerances, compare_rates, task_verdict
 
-VERIFICATION_KIND = "hrsnn_hw.VerificationReport"
-VERIFICATION_VERSION = 1
-
-
-@dataclass(frozen=True)
-class RungResult:
-    """One row of the ladder."""
-
-    rung: int
-    pair: str
-    tier: str
-    metric: str
-    value: str
-    tolerance: str
-    ok: bool
-    details: dict = field(default_factory=dict)
-    first_divergence: str | None = None
-
-    @property
-    def verdict(self) -> str:
-        return "PASS" if self.ok else "FAIL"
+#: rung -> (pair, tier, question); the report and documentation read this.
+RUNGS: dict[int, tuple[str, str, str]] = {
+    1: ("golden vs Lava stock LIF/LIFRefractory per neuron profile + Dense", "exact",
+        "is the golden kernel's per-neuron arithmetic right, on the network itself?"),
+    2: ("golden vs Lava HeteroLIF + Dense (the deployment)", "exact", "is the compiled deployment right?"),
+    3: ("golden integer vs golden float twin (v rails in both)", "bounded", "rounding and overflow"),
+    4: ("Brian2 float vs the quantized network", "tolerant",
+        "discretisation, update order, parameter quantisation"),
+    5: ("task metric, float vs fixed point, paired test samples", "paired test",
+        "does the deployed network still do the task?"),
+}
 
 
-@dataclass(frozen=True)
-class VerificationReport:
-    """All rungs that ran, with their verdicts."""
-
-    rungs: tuple[RungResult, ...]
-    provenance: dict = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.rungs)
-
-    def as_dict(self) -> dict:
-        return {"format": VERIFICATION_KIND, "version": VERIFICATION_VERSION, "ok": self.ok,
-                "rungs": [to_jsonable({**dataclasses.asdict(r), "verdict": r.verdict}) for r in self.rungs],
-                "provenance": self.provenance}
-
-    def save(self, path: PathLike) -> None:
-        write_json_atomic(path, self.as_dict())
-
-    def to_text(self) -> str:
-        head = f"{'rung':<5}{'pair':<52}{'metric':<34}{'value':<30}{'verdict'}"
-        lines = [head, "-" * len(head)]
-        for r in self.rungs:
-            lines.append(f"{r.rung:<5}{r.pair[:51]:<52}{r.metric[:33]:<34}{r.value[:29]:<30}{r.verdict}")
-            if r.first_divergence:
-                lines.append(f"     first divergence: {r.first_divergence}")
-        lines.append(f"overall: {'PASS' if self.ok else 'FAIL'}")
-        return "\n".join(lines)
-
-    def to_markdown(self) -> str:
-        lines = ["| rung | pair | tier | metric | value | tolerance | verdict |", "|---|---|---|---|---|---|---|"]
-        for r in self.rungs:
-            lines.append(f"| {r.rung} | {r.pair} | {r.tier} | {r.metric} | {r.value} | {r.tolerance} | {r.verdict} |")
-        for r in self.rungs:
-            if r.first_divergence:
-                lines.append(f"\nRung {r.rung} first divergence: {r.first_divergence}")
-        return "\n".join(lines) + "\n"
-
-
-def homogeneous_twin(qnet: QuantizedNetwork) -> QuantizedNetwork:
-    """The network with every neuron at the most common (du, dv, vth, bias) and no refractory
-    period: the form Lava's stock LIF can hold (one du/dv/vth per process)."""
-    def mode(values: np.ndarray) -> int:
-        vals, counts = np.unique(values, return_counts=True)
-        return int(vals[np.argmax(counts)])
-    n = qnet.n_neurons
-    return dataclasses.replace(
-        qnet, name=f"{qnet.name}-homogeneous",
-        du=np.full(n, mode(qnet.du)), dv=np.full(n, mode(qnet.dv)), vth=np.full(n, mode(qnet.vth)),
-        bias_mant=np.full(n, mode(qnet.bias_mant)), bias_exp=np.full(n, mode(qnet.bias_exp)),
-        refractory_steps=np.zeros(n, dtype=np.int64))
+#: Backends whose runs of the exact inputs :func:`verify` can take instead of simulating them.
+RECORD_BACKENDS = ("golden", "lava", "lava-stock")
 
 
 def _divergence_text(cmp: Any) -> str | None:
     div = getattr(cmp, "first_divergence", None)
     if div is None:
-        return None
+        return getattr(cmp, "reason", None) or None
     d = div.as_dict() if hasattr(div, "as_dict") else dict(div)
     return ", ".join(f"{k}={v}" for k, v in d.items() if v is not None)
 
 
-def exact_row(rung: int, pair: str, cmp: Any) -> RungResult:
-    d = cmp.as_dict() if hasattr(cmp, "as_dict") else {}
-    steps = d.get("n_steps_compared", d.get("steps_compared", "?"))
-    spikes = d.get("n_spikes", "?")
-    value = f"{steps} steps, {spikes} spikes" if cmp.ok else "diverged"
-    return RungResult(rung=rung, pair=pair, tier="exact", metric="spikes, u, v at every step",
-                      value=value, tolerance="identical", ok=bool(cmp.ok), details=to_jsonable(d),
+def exact_row(rung: int, pair: str, cmp: Any, extra: Mapping[str, Any] | None = None,
+              note: str = "") -> RungResult:
+    """A row of an exact rung from an :class:`~hrsnn_hw.golden.compare.ExactComparison`."""
+    d = {**cmp.as_dict(), **(extra or {})}
+    value = f"{cmp.n_steps_compared} steps, {cmp.n_spikes} spikes{note}" if cmp.ok else "diverged"
+    return RungResult(rung=rung, pair=pair, tier="exact", metric="spikes, u, v at every step", value=value,
+                      tolerance="identical", ok=bool(cmp.ok), details=d,
                       first_divergence=None if cmp.ok else _divergence_text(cmp))
 
 
-def run_exact_rungs(qnet: QuantizedNetwork, x: np.ndarray, lengths: np.ndarray,
-                    rungs: Sequence[int] = (1, 2, 3), timeout_s: float = 600.0,
-                    golden_record: Any = None) -> list[RungResult]:
-    """Rungs 1-3 on ``qnet`` driven by the raster ``x`` (Lava for 1 and 2).
-
-    ``golden_record``: the golden run of ``qnet`` on ``x`` with states, when the caller has it
-    (rung 3 then does not simulate it again).
-    """
-    rows: list[RungResult] = []
-    if 1 in rungs or 2 in rungs:
-        from ..lava_backend.ladder import exact_rung
-        if 1 in rungs:
-            twin = homogeneous_twin(qnet)
-            rows.append(exact_row(1, "golden vs Lava stock LIF + Dense (homogeneous twin)",
-                                  exact_rung(twin, x, lengths, rung=1, timeout_s=timeout_s)))
-        if 2 in rungs:
-            rows.append(exact_row(2, "golden vs Lava HeteroLIF + Dense",
-                                  exact_rung(qnet, x, lengths, rung=2, timeout_s=timeout_s)))
-    if 3 in rungs:
-        from ..golden import compare_int_float, simulate, simulate_float
-        rec_int = golden_record if golden_record is not None else simulate(qnet, x, lengths, record_states=True)
-        rec_float = simulate_float(qnet, x, lengths, record_states=True, saturate_v=True)
-        cmp = compare_int_float(qnet, rec_int, rec_float, allow_v_saturation=True)
-        d = cmp.as_dict()
-        ov = cmp.overflow or {}
-        wraps = int(ov.get("u_wrap", 0)) + int(ov.get("u_input_overflow", 0))
-        rows.append(RungResult(
-            rung=3, pair="golden integer vs golden float twin (v rails in both)", tier="bounded",
-            metric="max abs(int - float) / rounding bound",
-            value=f"{cmp.max_bound_ratio:.3g}; u wraps {wraps}; v clips {int(ov.get('v_clip', 0))}",
-            tolerance="<= 1, no u wrap (v clips reported)", ok=bool(cmp.ok), details=to_jsonable(d),
-            first_divergence=None if cmp.ok else cmp.reason))
-    return rows
+def float_row(cmp: Any) -> RungResult:
+    """Rung 3's row from an :class:`~hrsnn_hw.golden.compare.IntFloatComparison`."""
+    ov = cmp.overflow or {}
+    wraps = int(ov.get("u_wrap", 0)) + int(ov.get("u_input_overflow", 0))
+    return RungResult(rung=3, pair=RUNGS[3][0], tier="bounded", metric="max abs(int - float) / rounding bound",
+                      value=f"{cmp.max_bound_ratio:.3g}; u wraps {wraps}; v clips {int(ov.get('v_clip', 0))}",
+                      tolerance="<= 1, no u wrap (v clips reported)", ok=bool(cmp.ok), details=cmp.as_dict(),
+                      first_divergence=None if cmp.ok else cmp.reason)
 
 
-def run_rate_rung(spec_float: NetworkSpec, qnet: QuantizedNetwork, spec_dequantized: NetworkSpec,
-                  x: np.ndarray, lengths: np.ndarray, target: str | None = None) -> list[RungResult]:
-    """Rung 4: Brian2 float vs golden integer (statistics) and Brian2 de-quantized vs float twin."""
-    from ..golden import simulate, simulate_float
-    from ..refsim import SimulatorConfig
-    from ..refsim import simulate as brian2_simulate
-    config = SimulatorConfig(target=target) if target else SimulatorConfig()
-    rec_brian = brian2_simulate(spec_float, x, lengths, config=config)
-    rec_golden = simulate(qnet, x, lengths)
-    rates = tolerant.compare_rates(rec_brian, rec_golden)
-    ok_rates = (rates.correlation >= tolerant.RATE_CORRELATION_MIN
-                and rates.relative_rate_difference <= tolerant.RELATIVE_RATE_DIFFERENCE_MAX)
-    rows = [RungResult(
-        rung=4, pair="Brian2 float vs quantized (golden integer)", tier="tolerant",
-        metric="spike-count correlation; rate difference",
-        value=f"r = {rates.correlation:.3f}; {100 * rates.relative_rate_difference:.1f} %",
-        tolerance=(f"r >= {tolerant.RATE_CORRELATION_MIN}; <= "
-                   f"{100 * tolerant.RELATIVE_RATE_DIFFERENCE_MAX:.0f} %"),
-        ok=bool(ok_rates), details=rates.as_dict())]
-    rec_brian_dq = brian2_simulate(spec_dequantized, x, lengths, config=config)
-    rec_twin = simulate_float(qnet, x, lengths)
-    twin = tolerant.compare_rates(rec_brian_dq, rec_twin)
-    rows.append(RungResult(
-        rung=4, pair="Brian2 de-quantized vs golden float twin", tier="tolerant",
-        metric="spike agreement (same params, same order)",
-        value=f"{100 * twin.spike_agreement:.3f} %", tolerance=f">= {100 * tolerant.TWIN_SPIKE_AGREEMENT_MIN:.0f} %",
-        ok=bool(twin.spike_agreement >= tolerant.TWIN_SPIKE_AGREEMENT_MIN), details=twin.as_dict()))
-    return rows
+def rate_rows(rec_brian, rec_golden, rec_brian_dequantized, rec_twin, tol: Tolerances) -> list[RungResult]:
+    """Rung 4's two rows from the four runs of the same inputs."""
+    rates = compare_rates(rec_brian, rec_golden)
+    ok_rates = (rates.correlation >= tol.rate_correlation_min
+                and rates.relative_rate_difference <= tol.relative_rate_difference_max)
+    twin = compare_rates(rec_brian_dequantized, rec_twin)
+    return [
+        RungResult(rung=4, pair="Brian2 float vs quantized (golden integer)", tier="tolerant",
+                   metric="spike-count correlation; rate difference",
+                   value=f"r = {rates.correlation:.3f}; {100 * rates.relative_rate_difference:.1f} %",
+                   tolerance=(f"r >= {tol.rate_correlation_min:g}; <= "
+                              f"{100 * tol.relative_rate_difference_max:g} %"),
+                   ok=bool(ok_rates), details=rates.as_dict()),
+        RungResult(rung=4, pair="Brian2 de-quantized vs golden float twin", tier="tolerant",
+                   metric="spike agreement (same params, same order)", value=f"{100 * twin.spike_agreement:.3f} %",
+                   tolerance=f">= {100 * tol.twin_spike_agreement_min:g} %",
+                   ok=bool(twin.spike_agreement >= tol.twin_spike_agreement_min), details=twin.as_dict()),
+    ]
 
 
-def task_rung(float_metric: float, fixed_metric: float, metric_name: str, where: str,
-              n_test: int | None = None) -> RungResult:
-    """Rung 5 as a row."""
-    v = tolerant.task_metric_verdict(float_metric, fixed_metric, metric_name, n_test)
-    return RungResult(rung=5, pair=f"task {metric_name}: Brian2 float vs fixed point ({where})", tier="tolerant",
-                      metric=metric_name, value=f"{float_metric:.4f} -> {fixed_metric:.4f}",
+def task_row(task: TaskPredictions, tol: Tolerances) -> RungResult:
+    """Rung 5's row (see :func:`hrsnn_hw.verify.tolerant.task_verdict`)."""
+    v = {**task_verdict(task, tol), "where": task.where}
+    if task.metric == "accuracy":
+        value = (f"{v['float']:.4f} -> {v['fixed']:.4f}; {v['n10']} vs {v['n01']} discordant of {v['n']}; "
+                 f"drop bound {100 * v['drop_lower_bound']:+.1f} pts")
+        metric = "accuracy, paired (McNemar exact bound)"
+    else:
+        value = f"{v['float']:.4f} -> {v['fixed']:.4f} ({100 * v['relative_increase']:+.1f} %)"
+        metric = "NRMSE"
+    return RungResult(rung=5, pair=f"task {task.metric}: float vs fixed point", tier="paired test"
+                      if task.metric == "accuracy" else "tolerant", metric=metric, value=value,
                       tolerance=v["tolerance"], ok=v["ok"], details=v)
+
+
+def _given(records: Mapping[str, SpikeRecord], name: str, x: np.ndarray, lengths: np.ndarray,
+           states: bool) -> SpikeRecord | None:
+    """A caller's run of backend ``name``, checked to be a run of these inputs."""
+    rec = records.get(name)
+    if rec is None:
+        return None
+    if not isinstance(rec, SpikeRecord):
+        raise DataError("records must map backend names to SpikeRecords", parameter=f"records[{name!r}]",
+                        value=type(rec).__name__)
+    same = rec.spikes.shape[:2] == x.shape[:2] and np.array_equal(rec.sample_lengths, lengths)
+    if same and rec.input_spikes is not None:
+        valid = np.arange(x.shape[1])[None, :, None] < lengths[:, None, None]
+        same = np.array_equal(np.asarray(rec.input_spikes) != 0, (np.asarray(x) != 0) & valid)
+    if not same:
+        raise DataError("a given record is not a run of the inputs being verified", parameter=f"records[{name!r}]",
+                        hint="pass the run of exactly input_spikes / sample_lengths, or leave it out")
+    if states and (rec.u is None or rec.v is None):
+        raise DataError("a given record lacks u and v", parameter=f"records[{name!r}]",
+                        hint="run it with record_states=True")
+    return rec
+
+
+def verify(network, input_spikes, sample_lengths=None, *, rungs: Iterable[int] | None = None,
+           reference=None, rate_inputs: tuple[np.ndarray, np.ndarray] | None = None,
+           task: TaskPredictions | None = None, records: Mapping[str, SpikeRecord] | None = None,
+           tolerances: Tolerances = Tolerances(), brian2_target: str | None = None, timeout_s: float = 600.0,
+           provenance: Mapping[str, Any] | None = None) -> VerificationReport:
+    """Run the equivalence ladder on a quantized network; the one place it is assembled.
+
+    Parameters
+    ----------
+    network : QuantizedNetwork
+        The deployed network.
+    input_spikes, sample_lengths
+        Inputs of the exact rungs 1-3 (every spike, u and v compared at every step).
+    rungs : iterable of int, optional
+        Which rungs to run. Default: 1-3, plus 4 when ``reference`` is given and 5 when
+        ``task`` is given. Asking for a rung without its inputs is an error.
+    reference : NetworkSpec or TrainedNetwork, optional
+        The float network ``network`` was quantized from (rung 4; Brian2).
+    rate_inputs : (input_spikes, sample_lengths), optional
+        Inputs of rung 4 (default: the exact rungs' inputs).
+    task : TaskPredictions, optional
+        The two networks' task outputs on the same test split (rung 5).
+    records : mapping of backend name to SpikeRecord, optional
+        Runs already made on ``input_spikes`` (``"golden"``, ``"lava"``, ``"lava-stock"``; with
+        u and v); they are checked to be runs of these inputs and not simulated again.
+    tolerances : Tolerances
+        The stated pass conditions of rungs 4 and 5.
+    brian2_target : str, optional
+        Brian2 code-generation target of rung 4.
+    timeout_s : float
+        Longest Lava run.
+    provenance : mapping, optional
+        Added to the report's provenance (design, profile...).
+
+    Returns
+    -------
+    VerificationReport
+    """
+    from ..quantize.network import QuantizedNetwork
+    if not isinstance(network, QuantizedNetwork):
+        raise DataError("verify() checks a quantized network", parameter="network", value=type(network).__name__,
+                        allowed="QuantizedNetwork", hint="quantize the network first")
+    if rungs is None:
+        todo = {1, 2, 3} | ({4} if reference is not None else set()) | ({5} if task is not None else set())
+    else:
+        todo = set()
+        for r in rungs:
+            if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or int(r) not in RUNGS:
+                raise DataError("unknown rung", parameter="rungs", value=r, allowed=f"some of {list(RUNGS)}")
+            todo.add(int(r))
+    if 4 in todo and reference is None:
+        raise DataError("rung 4 needs the float reference network", parameter="reference",
+                        hint="pass the NetworkSpec or TrainedNetwork the network was quantized from")
+    if 5 in todo and task is None:
+        raise DataError("rung 5 needs the task outputs of both networks", parameter="task",
+                        hint="pass TaskPredictions.classification(y_true, y_float, y_fixed)")
+    x, lengths = check_inputs(network, input_spikes, sample_lengths)
+    records = dict(records or {})
+    unknown = sorted(set(records) - set(RECORD_BACKENDS))
+    if unknown:
+        raise DataError("records are keyed by the backend that made them", parameter="records", value=unknown[0],
+                        allowed=f"some of {list(RECORD_BACKENDS)}")
+    rows: list[RungResult] = []
+    golden = None
+    rate_samples = None
+    if todo & {1, 2, 3}:
+        golden = _given(records, "golden", x, lengths, states=True) or \
+            simulate(network, x, lengths, backend="golden", record_states=True)
+    if 1 in todo:
+        stock = _given(records, "lava-stock", x, lengths, states=True) or \
+            simulate(network, x, lengths, backend="lava-stock", record_states=True, timeout_s=timeout_s)
+        cmp = exact_rung(network, x, lengths, backend="lava-stock", golden=golden, other=stock)
+        profiles = stock.provenance.get("neuron_profiles")
+        refractory = stock.provenance.get("refractory_profiles")
+        note = f", {profiles} neuron profiles" + (f" ({refractory} refractory)" if refractory else "")
+        rows.append(exact_row(1, RUNGS[1][0], cmp, {"neuron_profiles": profiles, "refractory_profiles": refractory},
+                              note=note if profiles is not None else ""))
+    if 2 in todo:
+        lava = _given(records, "lava", x, lengths, states=True) or \
+            simulate(network, x, lengths, backend="lava", record_states=True, timeout_s=timeout_s)
+        rows.append(exact_row(2, RUNGS[2][0], exact_rung(network, x, lengths, backend="lava", golden=golden,
+                                                         other=lava)))
+    if 3 in todo:
+        rows.append(float_row(float_rung(network, x, lengths, golden=golden)))
+    if 4 in todo:
+        from ..quantize import dequantize
+        xr, lr = (x, lengths) if rate_inputs is None else check_inputs(network, *rate_inputs)
+        rate_samples = int(len(lr))
+        opts = {"target": brian2_target} if brian2_target else {}
+        rows += rate_rows(simulate(reference, xr, lr, backend="brian2", **opts),
+                          simulate(network, xr, lr, backend="golden"),
+                          simulate(dequantize(network, reference), xr, lr, backend="brian2", **opts),
+                          simulate(network, xr, lr, backend="golden-float"), tolerances)
+    if 5 in todo:
+        rows.append(task_row(task, tolerances))
+    rows.sort(key=lambda r: r.rung)
+    prov = {"design": network.name, "profile": network.provenance.get("profile"),
+            "exact_samples": int(len(lengths)), "exact_steps": int(lengths.sum()),
+            "rate_samples": rate_samples,
+            "tolerances": tolerances.as_dict(), "rungs": sorted(todo),
+            "versions": {"hrsnn_hw": __version__, "numpy": np.__version__}, **dict(provenance or {})}
+    return VerificationReport(rungs=tuple(rows), provenance=prov)
