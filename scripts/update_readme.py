@@ -80,7 +80,7 @@ def section_ablation(reuse: bool) -> str:
 
 
 def _ratio_text(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.3g}"
+    return "n/a" if v is None else f"{v:.3f}"
 
 
 def section_energy(reuse: bool) -> str:
@@ -92,13 +92,17 @@ def section_energy(reuse: bool) -> str:
     rows = {(r["profile"], r["design"]): r for r in doc["rows"] if not r.get("error")}
     ratios = doc["ratios"]
     spiking = ["| profile | cores (both) | time/step HRSNN, MRSNN | HRSNN dynamic [band] | MRSNN dynamic [band] | "
-               "dynamic ratio [band] | static (convention) HRSNN, MRSNN | total ratio | syn-op ratio | spike ratio |",
-               "|---|---|---|---|---|---|---|---|---|---|"]
+               "dynamic ratio [band] | largest dynamic term (HRSNN) | static (convention) HRSNN, MRSNN | total ratio | "
+               "syn-op ratio | spike ratio |",
+               "|---|---|---|---|---|---|---|---|---|---|---|"]
     explain = []
     for profile, q in sorted(ratios.items()):
         h, m = rows.get((profile, q["numerator"])), rows.get((profile, q["denominator"]))
         if not h or not m:
             continue
+        terms = h["dynamic_terms_j"]
+        top = max(terms, key=terms.get) if terms else None
+        top_text = f"{top} {100 * terms[top] / h['dynamic_j']:.0f} %" if top and h["dynamic_j"] else "n/a"
         static = ("not separable" if h["static_j"] is None else
                   f"{energy_text(h['static_j'])}, {energy_text(m['static_j'])}") + f" ({h['static_convention']})"
         spiking.append(
@@ -106,7 +110,7 @@ def section_energy(reuse: bool) -> str:
             f"({h['time_model']}) | {energy_text(h['dynamic_j'])} [{energy_text(h['dynamic_low_j'])} .. "
             f"{energy_text(h['dynamic_high_j'])}] | {energy_text(m['dynamic_j'])} [{energy_text(m['dynamic_low_j'])} .. "
             f"{energy_text(m['dynamic_high_j'])}] | {_ratio_text(q['dynamic'])} [{_ratio_text(q['dynamic_band'][0])} .. "
-            f"{_ratio_text(q['dynamic_band'][1])}] | {static} | {_ratio_text(q['total'])} | "
+            f"{_ratio_text(q['dynamic_band'][1])}] | {top_text} | {static} | {_ratio_text(q['total'])} | "
             f"{_ratio_text(q['counts'].get('synaptic_ops'))} | {_ratio_text(q['counts'].get('spikes'))} |")
         if q["total"] is not None and q["dynamic"] is not None and abs(q["total"] - q["dynamic"]) > 0.02:
             t_ratio = h["time_per_step_s"] / m["time_per_step_s"] if m["time_per_step_s"] else None
