@@ -56,7 +56,7 @@ def events(qnet, rec) -> int:
     out_rec = np.zeros(qnet.n_neurons, np.int64)
     out_in = np.zeros(qnet.n_input, np.int64)
     for p in qnet.projections:
-        deg = (p.w_post_pre != 0).sum(axis=0)
+        deg = p.fan_out()
         if p.source == "recurrent":
             out_rec += deg
         else:

@@ -113,7 +113,7 @@ def get_backend(name: str) -> Backend:
 
 
 def _network_kind(network: Any) -> str | None:
-    from .quantize.network import QuantizedNetwork
+    from .fixedpoint import QuantizedNetwork
     from .spec import NetworkSpec
     from .trained import TrainedNetwork
     if isinstance(network, QuantizedNetwork):
@@ -199,30 +199,34 @@ def _run_brian2(network, input_spikes, sample_lengths, *, record_states: bool, t
         raise DataError("give target or config, not both", parameter="target", value=target,
                         hint="SimulatorConfig(target=...) holds the target")
     if config is None:
-        config = SimulatorConfig(target=target) if target else SimulatorConfig()
+        # no target given: chosen by the size of the run (numpy for small ones, cython for large)
+        shape = np.shape(getattr(input_spikes, "spikes", input_spikes))
+        steps = int(np.sum(sample_lengths)) if sample_lengths is not None else int(np.prod(shape[:2]))
+        neuron_steps = int(getattr(getattr(network, "spec", network), "n_neurons", 0)) * steps
+        config = SimulatorConfig(target=target) if target else SimulatorConfig.auto(neuron_steps=neuron_steps)
     return refsim_simulate(network, input_spikes, sample_lengths, config=config, record_states=record_states)
 
 
-@register_backend("golden", network="quantized", fidelity="fixed", options=("batch_size", "profile"),
-                  description="NumPy golden model, bit-accurate fixed point (hrsnn_hw.golden)")
+@register_backend("golden", network="quantized", fidelity="fixed", options=("batch_size", "count_active"),
+                  description="NumPy golden model, bit-accurate fixed point, event-driven (hrsnn_hw.golden)")
 def _run_golden(network, input_spikes, sample_lengths, *, record_states: bool, batch_size: int | None = None,
-                profile=None) -> SpikeRecord:
+                count_active: bool = False) -> SpikeRecord:
     from .golden import simulate as golden_simulate
     return golden_simulate(network, input_spikes, sample_lengths, record_states=record_states,
-                           batch_size=batch_size, profile=profile)
+                           batch_size=batch_size, count_active=count_active)
 
 
 @register_backend("golden-float", network="quantized", fidelity="float",
-                  options=("batch_size", "profile", "saturate_v"),
+                  options=("batch_size", "saturate_v"),
                   description="the golden model's float twin: same constants, exact arithmetic, no wrap or clip")
 def _run_golden_float(network, input_spikes, sample_lengths, *, record_states: bool,
-                      batch_size: int | None = None, profile=None, saturate_v: bool = False) -> SpikeRecord:
+                      batch_size: int | None = None, saturate_v: bool = False) -> SpikeRecord:
     from .golden import simulate_float
     return simulate_float(network, input_spikes, sample_lengths, record_states=record_states,
-                          batch_size=batch_size, profile=profile, saturate_v=saturate_v)
+                          batch_size=batch_size, saturate_v=saturate_v)
 
 
-_LAVA_OPTIONS = ("timeout_s", "samples_per_run", "cleanup")
+_LAVA_OPTIONS = ("timeout_s", "samples_per_run", "cleanup", "connections")
 
 
 @register_backend("lava", network="quantized", fidelity="fixed", options=("fidelity", *_LAVA_OPTIONS),

@@ -169,7 +169,8 @@ def train_spec(spec: NetworkSpec, prepared: PreparedTask, *, seed: int = 0, prog
         pick.sort()
         x, lengths = x[pick], lengths[pick]
     steps = int(lengths.sum()) * cfg.epochs
-    sim_cfg = SimulatorConfig(target=cfg.target) if cfg.target else SimulatorConfig.auto(steps)
+    sim_cfg = (SimulatorConfig(target=cfg.target) if cfg.target
+               else SimulatorConfig.auto(steps, neuron_steps=spec.n_neurons * steps))
     trained = train(spec, x, lengths, epochs=cfg.epochs, config=sim_cfg, seed=seed, progress=progress)
     return trained
 

@@ -36,7 +36,13 @@ class SpikeRecord:
         Membrane potential and synaptic current, when the backend was asked to record them
         (float volts for float backends, integers for fixed-point backends).
     input_spikes : ndarray of bool, optional, shape (n_samples, n_steps, n_inputs)
-        The input raster that drove the run.
+        The input raster that drove the run (for graded inputs: where a payload was sent).
+    active_per_step : ndarray of int32, optional, shape (n_samples, n_steps)
+        Neurons "active" at each step: ``u != 0`` or ``v != 0`` after the step, or spiked
+        (0 in padding). Counted by the golden model on request (``count_active=True``)
+        without recording ``u`` and ``v``.
+    active_per_neuron : ndarray of int32, optional, shape (n_samples, n_neurons)
+        Valid steps at which each neuron was active, per sample (same definition).
     """
 
     spikes: np.ndarray
@@ -46,6 +52,8 @@ class SpikeRecord:
     v: np.ndarray | None = None
     u: np.ndarray | None = None
     input_spikes: np.ndarray | None = None
+    active_per_step: np.ndarray | None = None
+    active_per_neuron: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         spikes = np.asarray(self.spikes, dtype=bool)
@@ -58,6 +66,16 @@ class SpikeRecord:
         object.__setattr__(self, "sample_lengths", lengths)
         for arr in (spikes, lengths):
             arr.setflags(write=False)
+        expected = {"active_per_step": (spikes.shape[0], spikes.shape[1]),
+                    "active_per_neuron": (spikes.shape[0], spikes.shape[2])}
+        for name, shape in expected.items():
+            value = getattr(self, name)
+            if value is not None:
+                arr = np.asarray(value, dtype=np.int32)
+                if arr.shape != shape:
+                    raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+                arr.setflags(write=False)
+                object.__setattr__(self, name, arr)
 
     @property
     def n_samples(self) -> int:
@@ -89,7 +107,7 @@ class SpikeRecord:
     def save(self, path: PathLike) -> None:
         """Write the record atomically as a versioned ``.npz`` (no pickle)."""
         arrays = {"spikes": np.packbits(self.spikes, axis=-1), "sample_lengths": self.sample_lengths}
-        for name in ("v", "u"):
+        for name in ("v", "u", "active_per_step", "active_per_neuron"):
             value = getattr(self, name)
             if value is not None:
                 arrays[name] = value
@@ -110,4 +128,5 @@ class SpikeRecord:
             inputs = np.unpackbits(arrays["input_spikes"], axis=-1, count=meta["n_inputs"]).astype(bool)
         return cls(spikes=spikes, sample_lengths=arrays["sample_lengths"], dt=float(meta["dt"]),
                    provenance=meta["provenance"], v=arrays.get("v"), u=arrays.get("u"),
-                   input_spikes=inputs)
+                   input_spikes=inputs, active_per_step=arrays.get("active_per_step"),
+                   active_per_neuron=arrays.get("active_per_neuron"))

@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 
 from hrsnn_hw.errors import DataError, QuantizationError, VerificationError
-from hrsnn_hw.golden import (FixedFormat, check_network, compare_exact, compare_int_float, format_of,
-                             group_projections, lif_step, lif_step_float, neuron_params, simulate,
-                             simulate_float)
-from hrsnn_hw.golden.kernel import SynapseOp, decay
+from hrsnn_hw.fixedpoint import NumberFormat
+from hrsnn_hw.golden import (SynapseSet, check_network, compare_exact, compare_int_float, group_projections,
+                             lif_step, lif_step_float, neuron_params, simulate, simulate_float)
+from hrsnn_hw.golden.kernel import decay
 from hrsnn_hw.golden.testing import (EDGE_CASES, default_format, random_inputs, random_qnet,
                                      reference_like_qnet, split_record, stack_inputs, stack_networks)
-from hrsnn_hw.quantize.network import QuantizedNetwork, QuantizedProjection
+from hrsnn_hw.fixedpoint import QuantizedNetwork, QuantizedProjection
 from hrsnn_hw.records import SpikeRecord
 
 FMT = default_format()
-M = FMT.state_max
+M = FMT.wrap_limit
 
 
 def _lava_step_scalar(u, v, cnt, a_in, du, dv, vth, bias_mant, bias_exp, refr):
@@ -105,9 +105,9 @@ def test_refractory_counter_holds_v_and_suppresses_spikes():
 
 
 def test_weight_exp_is_an_arithmetic_shift_of_the_sum():
-    g = group_projections([QuantizedProjection("p", "recurrent", np.array([[-3, 0], [3, 0], [-1, -1]]), -1, 8,
-                                               "mixed")])[0]
-    op = SynapseOp(g, 3, 2)
+    g = group_projections([QuantizedProjection.from_dense("p", "recurrent", np.array([[-3, 0], [3, 0], [-1, -1]]),
+                                                          -1, 8, "mixed")])[0]
+    op = SynapseSet([g], 3, 2)
     s = np.array([[True, True], [True, True]])
     # floor(-3/2) = -2, floor(3/2) = 1, floor(-2/2) = -1 (one shift of the row sum)
     np.testing.assert_array_equal(op.accumulate(s[:1])[0], [-2, 1, -1])
@@ -124,18 +124,21 @@ def test_merging_projections_changes_nothing():
         separate = np.zeros((9, n), np.int64)
         for g in group_projections(q.projections, merge=False):
             if g.source == source:
-                SynapseOp(g, n, width).add_into(separate, spikes)
+                separate += SynapseSet([g], n, width).accumulate(spikes)
         merged = np.zeros((9, n), np.int64)
         for g in group_projections(q.projections, merge=True):
             if g.source == source:
-                SynapseOp(g, n, width).add_into(merged, spikes)
+                merged += SynapseSet([g], n, width).accumulate(spikes)
         np.testing.assert_array_equal(separate, merged)
 
 
 # ---------------------------------------------------------------- validation
 
 def _with_projection(q: QuantizedNetwork, **change) -> QuantizedNetwork:
-    proj = dataclasses.replace(q.projections[0], **change)
+    old = q.projections[0]
+    fields = {"name": old.name, "source": old.source, "w_post_pre": old.dense(), "weight_exp": old.weight_exp,
+              "num_weight_bits": old.num_weight_bits, "sign_mode": old.sign_mode, **change}
+    proj = QuantizedProjection.from_dense(**fields)
     return dataclasses.replace(q, projections=(proj,) + q.projections[1:])
 
 
@@ -175,14 +178,20 @@ def test_check_network_rejects_out_of_range_neuron_constants(small_net, field, v
     assert info.value.parameter == field and info.value.index == 5 and info.value.value == value
 
 
-def test_formats_come_from_qnet_then_profile(small_net):
-    assert format_of(small_net) == FMT
-    narrow = dataclasses.replace(small_net, formats={"state_bits": 16})
-    assert format_of(narrow).state_bits == 16 and format_of(narrow).decay_bits == FMT.decay_bits
-    with pytest.raises(QuantizationError, match="overflow"):
-        format_of(dataclasses.replace(small_net, formats={"overflow": {"u": "clip"}}))
-    with pytest.raises(QuantizationError, match="offset"):
-        format_of(dataclasses.replace(small_net, formats={"du_offset": 0}))
+def test_number_format_is_typed_and_used(small_net):
+    assert small_net.number_format == FMT and FMT.profile == "loihi2"
+    with pytest.raises(TypeError, match="NumberFormat"):
+        dataclasses.replace(small_net, number_format={"state_bits": 24})
+    # the simulator runs in the network's own format: a 16-bit state wraps u where 24 bits do not
+    narrow = dataclasses.replace(small_net, number_format=dataclasses.replace(FMT, state_bits=16))
+    q = random_qnet(np.random.default_rng(40), 20, 4, edge_cases=("u_wrap",))
+    x, lengths = random_inputs(np.random.default_rng(41), 2, 30, 4, rate=0.5)
+    wide = simulate(q, x, lengths).provenance["overflow"]["u_wrap"]
+    small = simulate(dataclasses.replace(q, number_format=dataclasses.replace(FMT, state_bits=16)), x,
+                     lengths).provenance["overflow"]["u_wrap"]
+    assert small > wide and narrow.number_format.wrap_limit == 1 << 15
+    with pytest.raises(QuantizationError, match="width"):
+        dataclasses.replace(FMT, state_bits=0)
 
 
 def test_input_validation(small_net):
@@ -191,7 +200,7 @@ def test_input_validation(small_net):
     with pytest.raises(DataError, match="sample length"):
         simulate(small_net, np.zeros((2, 5, 4), bool), np.array([5, 6]))
     with pytest.raises(DataError, match="boolean"):
-        simulate(small_net, np.full((1, 5, 4), 2))
+        simulate(small_net, np.full((1, 5, 4), 0.5))
 
 
 # ---------------------------------------------------------------- simulation semantics
@@ -257,8 +266,8 @@ def test_padding_is_silent_and_has_no_effect(edge_net):
 def test_input_spike_reaches_u_one_step_later():
     q = QuantizedNetwork(name="delay", dt=1e-3, n_input=1, du=[4095], dv=[4095], vth=[(1 << 17) - 1],
                          bias_mant=[0], bias_exp=[0], refractory_steps=[0], excitatory=[True],
-                         projections=(QuantizedProjection("in", "input", [[10]], 0, 8, "excitatory"),),
-                         formats=FMT.as_dict())
+                         projections=(QuantizedProjection.from_dense("in", "input", [[10]], 0, 8, "excitatory"),),
+                         number_format=FMT)
     x = np.zeros((1, 5, 1), bool)
     x[0, 1, 0] = True
     rec = simulate(q, x, record_states=True)
@@ -348,7 +357,7 @@ def test_record_roundtrip(tmp_path, small_net):
 
 
 def test_fixed_format_from_profile_is_lava_default():
-    fmt = FixedFormat.from_profile(__import__("hrsnn_hw.profiles", fromlist=["x"]).load_profile("loihi2"))
+    fmt = NumberFormat.from_profile(__import__("hrsnn_hw.profiles", fromlist=["x"]).load_profile("loihi2"))
     assert (fmt.state_bits, fmt.decay_bits, fmt.u_shift, fmt.vth_shift) == (24, 12, 6, 6)
 
 
@@ -373,3 +382,109 @@ def test_u_wrap_fails_even_when_v_saturation_is_allowed(edge_net):
                             simulate_float(edge_net, x, lengths, record_states=True, saturate_v=True),
                             allow_v_saturation=True)
     assert not cmp.ok and "u_wrap" in cmp.reason
+
+
+# ---------------------------------------------------------------- event-driven paths, activity, graded input
+
+@pytest.mark.parametrize("seed", range(8))
+def test_event_dense_and_row_paths_are_bit_identical(seed, monkeypatch):
+    # property test over random sparse networks: every synaptic path gives the same integers
+    from hrsnn_hw.golden import synapses
+    rng = np.random.default_rng(100 + seed)
+    n, m = int(rng.integers(5, 60)), int(rng.integers(0, 9))
+    q = random_qnet(rng, n, m, edge_cases=EDGE_CASES[: seed % len(EDGE_CASES) + 1],
+                    p_connect=float(rng.uniform(0.02, 0.6)))
+    batch = 1 if seed % 2 else int(rng.integers(2, 6))
+    x, lengths = random_inputs(rng, batch, 40, m, rate=float(rng.uniform(0.05, 0.5)))
+    if seed % 4 == 3:  # graded payloads too
+        x = x * rng.integers(-40, 41, size=x.shape)
+    runs = {}
+    for label, mac_ns, row_ns in (("events", np.inf, np.inf), ("dense", 0.0, np.inf), ("rows", np.inf, 0.0)):
+        monkeypatch.setattr(synapses, "DENSE_NS_PER_MAC", mac_ns)
+        monkeypatch.setattr(synapses, "ROW_NS_PER_ENTRY", row_ns)
+        for fn in (simulate, simulate_float):
+            fresh = dataclasses.replace(q)  # a new object: no cached operators from the other path
+            runs[label, fn.__name__] = fn(fresh, x, lengths, record_states=True)
+    for other in ("dense", "rows"):
+        assert compare_exact(runs["events", "simulate"], runs[other, "simulate"]).ok
+        assert runs["events", "simulate"].provenance == runs[other, "simulate"].provenance
+        for k in ("spikes", "u", "v"):
+            np.testing.assert_array_equal(getattr(runs["events", "simulate_float"], k),
+                                          getattr(runs[other, "simulate_float"], k))
+
+
+def test_active_counts_without_states_equal_the_state_definition(edge_net):
+    x, lengths = random_inputs(np.random.default_rng(30), 5, 45, 8)
+    full = simulate(edge_net, x, lengths, record_states=True)
+    lean = simulate(edge_net, x, lengths, count_active=True)
+    assert lean.u is None and lean.v is None
+    active = (full.u != 0) | (full.v != 0) | full.spikes
+    np.testing.assert_array_equal(lean.active_per_step, active.sum(axis=2))
+    np.testing.assert_array_equal(lean.active_per_neuron, active.sum(axis=1))
+    assert lean.active_per_step.sum() > 0 and (lean.active_per_step[lengths < 45, -1] == 0).all()
+    np.testing.assert_array_equal(lean.spikes, full.spikes)
+
+
+def test_graded_payloads_equal_repeated_binary_channels():
+    # sum_j w_ij p_j over payloads p equals sum over p binary copies of channel j: exact, also under
+    # the weight exponent's shift (it acts on the summed input)
+    rng = np.random.default_rng(31)
+    q = random_qnet(rng, 25, 3, mixed_projection=False)
+    payload = rng.integers(0, 4, size=(4, 30, 3))
+    copies = [QuantizedProjection.from_synapses(
+        p.name, p.source, p.n_post, 3 * p.n_pre, np.tile(p.synapses()[0], 3),
+        np.concatenate([p.synapses()[1] * 3 + k for k in range(3)]), np.tile(p.weight, 3), p.weight_exp,
+        p.num_weight_bits, p.sign_mode) if p.source == "input" else p for p in q.projections]
+    tripled = dataclasses.replace(q, n_input=9, projections=tuple(copies))
+    binary = np.stack([payload > k for k in range(3)], axis=-1).reshape(4, 30, 9)
+    graded = simulate(q, payload, record_states=True)
+    assert graded.provenance["input"] == {"kind": "graded", "payload_max": 3}
+    np.testing.assert_array_equal(graded.input_spikes, payload != 0)
+    assert compare_exact(graded, simulate(tripled, binary, record_states=True)).ok
+    twin = simulate_float(q, payload, record_states=True)
+    assert compare_int_float(q, graded, twin).ok
+
+
+def test_graded_payloads_need_a_graded_target_and_fit_its_width():
+    q = random_qnet(np.random.default_rng(32), 8, 2)
+    loihi1 = dataclasses.replace(q, number_format=NumberFormat.from_profile("loihi1"))
+    with pytest.raises(DataError, match="graded") as info:
+        simulate(loihi1, np.full((1, 4, 2), 3))
+    assert info.value.parameter == "input_spikes" and "loihi1" in str(info.value)
+    simulate(loihi1, np.ones((1, 4, 2), np.int32))  # 0/1 integers are binary spikes anywhere
+    narrow = dataclasses.replace(q, number_format=dataclasses.replace(FMT, spike_payload_bits=4))
+    with pytest.raises(DataError, match="payload out of range") as info:
+        simulate(narrow, np.full((1, 4, 2), 8))
+    assert "[-8, 7]" in str(info.value)
+    assert simulate(narrow, np.full((1, 4, 2), -8)).provenance["input"]["payload_max"] == 8
+
+
+def test_int32_wrap_of_graded_accumulation_matches_lava_containers():
+    # a payload large enough to overflow Lava's int32 Dense accumulator: the sum wraps before the
+    # shift, exactly as numpy's int32 dot in PyDenseModelBitAcc does
+    from hrsnn_hw.golden.synapses import SynapseSet, group_projections
+    w = np.array([[255, 255], [3, 0]])
+    g = group_projections([QuantizedProjection.from_dense("in", "input", w, -2, 8, "excitatory")])
+    ops = SynapseSet(g, 2, 2, payload_max=(1 << 31) - 1, graded=True)
+    s = np.array([[(1 << 31) - 1, (1 << 31) - 1]], np.int64)
+    out = ops.accumulate(s)
+    acc32 = (w.astype(np.int32) @ s[0].astype(np.int32))  # what Lava computes
+    np.testing.assert_array_equal(out[0], np.right_shift(acc32, 2))
+
+
+@pytest.mark.slow
+def test_large_network_spec_quantize_and_inference_in_memory_linear_in_synapses():
+    # 20,000 neurons, ~100 synapses each (2e6 synapses): a dense N x N float64 matrix alone would be
+    # 3 GiB; the whole chain stays far below that because every stage holds O(synapses)
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_large.py"
+    out = subprocess.run([sys.executable, str(script), "--neurons", "20000", "--steps", "30"],
+                         capture_output=True, text=True, check=True, timeout=900)
+    doc = json.loads(out.stdout)
+    assert doc["n_neurons"] == 20000 and 80 < doc["synapses_per_neuron"] < 120
+    assert doc["bytes_per_synapse"] < 16  # int16 weight + int32 target + a pointer per source
+    assert doc["peak_rss_gib"] < 1.5 < doc["dense_float64_matrix_gib"]
+    assert 0 < doc["activity"] < 0.5

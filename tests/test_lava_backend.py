@@ -12,7 +12,7 @@ from conftest_lava import child_processes, leftovers
 
 from hrsnn_hw.errors import BackendError, DataError, QuantizationError
 from hrsnn_hw.golden import compare_exact, lava_effective_weights, simulate, simulate_float
-from hrsnn_hw.golden.kernel import DU_OFFSET, DV_OFFSET
+from hrsnn_hw.fixedpoint import DU_OFFSET, DV_OFFSET, QuantizedProjection
 from hrsnn_hw.golden.testing import EDGE_CASES, default_format, random_inputs, random_qnet
 from hrsnn_hw.lava_backend import build_stock, compile_network, execute, neuron_profiles, run_lava
 from hrsnn_hw.lava_backend.procs.fault import FaultInjector
@@ -48,10 +48,11 @@ def test_profile_format_matches_lava_bit_accurate_models():
 def test_compile_refuses_weights_dense_would_alter_before_starting_lava():
     q = random_qnet(np.random.default_rng(0), 10, 3)
     w = np.array(q.projections[1].w_post_pre)
-    assert q.projections[1].sign_mode == "mixed"
+    old = q.projections[1]
+    assert old.sign_mode == "mixed"
     w[0, 0] = 7
-    bad = dataclasses.replace(q, projections=(q.projections[0], dataclasses.replace(q.projections[1], w_post_pre=w))
-                              + q.projections[2:])
+    changed = QuantizedProjection.from_dense(old.name, old.source, w, old.weight_exp, old.num_weight_bits, old.sign_mode)
+    bad = dataclasses.replace(q, projections=(q.projections[0], changed) + q.projections[2:])
     before = child_processes()
     with pytest.raises(QuantizationError, match=r"input~mixed.*\[0,0\]"):
         compile_network(bad, None, 10)
@@ -78,10 +79,10 @@ def test_stock_backend_groups_neurons_by_profile():
 
 def test_stock_backend_refuses_a_format_stock_lif_cannot_hold():
     q = random_qnet(np.random.default_rng(1), 10, 3, homogeneous=True)
-    wide = dataclasses.replace(q, formats={**q.formats, "state_bits": 32})
+    wide = dataclasses.replace(q, number_format=dataclasses.replace(q.number_format, state_bits=32))
     with pytest.raises(BackendError, match="Loihi's number format") as info:
         build_stock(wide, None, 5)
-    assert info.value.parameter == "formats"
+    assert info.value.parameter == "number_format"
     with pytest.raises(DataError, match="stock"):
         run_lava(q, np.zeros((1, 5, 3), bool), stock=True, fidelity="float")
 
@@ -228,4 +229,59 @@ def test_keyboard_interrupt_during_run_tears_down():
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
     assert reports and leftovers(reports[0]) == {"processes": [], "shared_memory": []}
+    assert child_processes() == before
+
+
+# ---------------------------------------------------------------- Sparse connections, graded input
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sparse_connections_are_bit_exact_with_dense_and_golden(seed):
+    rng = np.random.default_rng(50 + seed)
+    q = random_qnet(rng, 30, 4, edge_cases=EDGE_CASES, p_connect=0.2)
+    x, lengths = random_inputs(rng, 3, 25, 4, rate=0.3)
+    golden = simulate(q, x, lengths, record_states=True)
+    dense = run_lava(q, x, lengths, record_states=True, connections="dense")
+    sparse = run_lava(q, x, lengths, record_states=True, connections="sparse")
+    assert (dense.provenance["connections"], sparse.provenance["connections"]) == ("dense", "sparse")
+    assert compare_exact(golden, sparse, ("golden", "lava-sparse"), qnet=q).ok
+    assert compare_exact(dense, sparse, ("lava-dense", "lava-sparse"), qnet=q).ok
+    assert golden.provenance["overflow"]["u_wrap"] > 0  # the edge cases are exercised
+    homo = random_qnet(rng, 12, 3, homogeneous=True)
+    xh, lh = random_inputs(rng, 2, 20, 3, rate=0.4)
+    stock = run_lava(homo, xh, lh, record_states=True, stock=True, connections="sparse")
+    assert compare_exact(simulate(homo, xh, lh, record_states=True), stock, ("golden", "stock-sparse")).ok
+
+
+@pytest.mark.parametrize("connections", ["dense", "sparse"])
+def test_graded_inputs_golden_equals_lava_bit_for_bit(connections):
+    # signed payloads through every sign mode and weight exponent, including sums that overflow
+    # Lava's int32 accumulator (wrapped identically by the golden model)
+    rng = np.random.default_rng(60)
+    q = random_qnet(rng, 20, 4, edge_cases=("weight_exp_range", "refractory"), p_connect=0.4)
+    payload = rng.integers(-300, 301, size=(3, 20, 4)) * (rng.random((3, 20, 4)) < 0.5)
+    payload[0, 3, :] = (1 << 31) - 1  # huge: int32 wrap of W @ s in Lava's Dense
+    lengths = np.array([20, 14, 9])
+    golden = simulate(q, payload, lengths, record_states=True)
+    lava = run_lava(q, payload, lengths, record_states=True, connections=connections)
+    res = compare_exact(golden, lava, ("golden", f"lava-{connections}"), qnet=q)
+    assert res.ok, res.as_dict()
+    assert golden.provenance["input"]["kind"] == "graded" and lava.spikes.any()
+    np.testing.assert_array_equal(lava.input_spikes, golden.input_spikes)
+    twin = simulate_float(q, payload[1:], lengths[1:], record_states=True)
+    lava_float = run_lava(q, payload[1:], lengths[1:], record_states=True, fidelity="float",
+                          connections=connections)
+    np.testing.assert_array_equal(lava_float.spikes, twin.spikes)
+    np.testing.assert_allclose(lava_float.v, twin.v, rtol=1e-12, atol=1e-9)
+
+
+def test_graded_inputs_are_refused_on_a_binary_spike_target_before_lava_starts():
+    q = random_qnet(np.random.default_rng(61), 6, 2)
+    loihi1 = dataclasses.replace(q, number_format=dataclasses.replace(q.number_format, spike_payload_bits=None,
+                                                                      profile="loihi1"))
+    before = child_processes()
+    with pytest.raises(DataError, match="graded") as info:
+        run_lava(loihi1, np.full((1, 5, 2), 5))
+    assert info.value.parameter == "input_spikes"
+    with pytest.raises(DataError, match="connections"):
+        run_lava(q, np.zeros((1, 5, 2), bool), connections="csr")
     assert child_processes() == before

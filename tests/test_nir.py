@@ -29,8 +29,8 @@ def spec():
 def assert_same_network(a, b) -> None:
     for f in NEURON_FIELDS:
         assert np.array_equal(a.neuron_param(f), b.neuron_param(f)), f
-    assert np.array_equal(a.recurrent_weights(), b.recurrent_weights())
-    assert np.array_equal(a.input_weights(), b.input_weights())
+    assert np.array_equal(a.recurrent_weights().toarray(), b.recurrent_weights().toarray())
+    assert np.array_equal(a.input_weights().toarray(), b.input_weights().toarray())
     assert [(p.name, p.n, p.excitatory) for p in a.populations] == [(p.name, p.n, p.excitatory) for p in b.populations]
     assert a.dt == b.dt and a.n_input == b.n_input
 
@@ -101,7 +101,7 @@ def test_exported_graph_follows_the_cubalif_convention(spec):
     # Forward Euler of the CubaLIF with these values adds I to v with gain 1 and W to I per spike.
     assert np.array_equal(lif.r, np.ones(spec.n_neurons))  # tau_m dv/dt = -v + u + bias
     assert np.allclose(lif.w_in * dt / lif.tau_syn, 1.0, rtol=1e-15)
-    assert np.array_equal(graph.nodes["w_in"].weight, spec.input_weights())
+    assert np.array_equal(graph.nodes["w_in"].weight, spec.input_weights().toarray())
     assert lif.metadata["dt"] == dt and np.array_equal(lif.metadata["refractory"], spec.neuron_param("refractory"))
 
 
@@ -118,7 +118,7 @@ def test_euler_convention_reproduces_our_decays_and_round_trips(spec):
 def _run_ours(spec, x):
     """The shared step semantics in float (refractory 0), spikes and v per step."""
     a_u, a_v = np.exp(-spec.dt / spec.neuron_param("tau_syn")), np.exp(-spec.dt / spec.neuron_param("tau_m"))
-    w_in, w_rec, bias, v_th = (spec.input_weights(), spec.recurrent_weights(), spec.neuron_param("bias"),
+    w_in, w_rec, bias, v_th = (spec.input_weights().toarray(), spec.recurrent_weights().toarray(), spec.neuron_param("bias"),
                                spec.neuron_param("v_th"))
     u, v, s, vs, ss = 0.0, 0.0, np.zeros(spec.n_neurons), [], []
     for t in range(len(x)):
@@ -182,10 +182,10 @@ def test_edited_export_takes_the_graphs_values_and_says_so(spec):
     graph.nodes["lif"].v_threshold = graph.nodes["lif"].v_threshold * 2
     result = import_nir(graph)
     assert not result.exact and len(result.notes) == 2
-    assert np.array_equal(result.spec.recurrent_weights(), w)
+    assert np.array_equal(result.spec.recurrent_weights().toarray(), w)
     assert np.array_equal(result.spec.neuron_param("v_th"), 2 * spec.neuron_param("v_th"))
     assert result.spec.projection("exc->exc").n_synapses == spec.projection("exc->exc").n_synapses + 1
-    assert np.array_equal(result.spec.recurrent_weights()[inh], spec.recurrent_weights()[inh])
+    assert np.array_equal(result.spec.recurrent_weights().toarray()[inh], spec.recurrent_weights().toarray()[inh])
 
 
 # --- graphs from other tools -----------------------------------------------------------------
@@ -194,8 +194,8 @@ def test_foreign_graph_gets_dale_populations_from_weight_signs():
     back = result.spec
     assert not result.exact and not result.has_metadata
     assert [(p.name, p.n, p.excitatory) for p in back.populations] == [("exc", 4, True), ("inh", 2, False)]
-    assert np.array_equal(back.recurrent_weights(), W_REC)
-    assert np.array_equal(back.input_weights(), W_IN)
+    assert np.array_equal(back.recurrent_weights().toarray(), W_REC)
+    assert np.array_equal(back.input_weights().toarray(), W_IN)
     assert np.array_equal(back.neuron_param("tau_m"), TAU_MEM)
     assert np.allclose(back.neuron_param("bias"), 0.01, rtol=1e-15)  # v_leak is the bias
     assert np.array_equal(back.neuron_param("refractory"), np.zeros(6))
@@ -209,14 +209,14 @@ def test_foreign_interleaved_signs_keep_the_neuron_order():
     result = import_nir(foreign_graph(w_rec, w_in), dt=DT)
     assert [(p.name, p.n) for p in result.spec.populations] == [("exc", 1), ("inh", 1), ("exc2", 2), ("inh2", 1),
                                                                 ("exc3", 1)]
-    assert np.array_equal(result.spec.recurrent_weights(), w_rec)
+    assert np.array_equal(result.spec.recurrent_weights().toarray(), w_rec)
     assert any("interleave" in n for n in result.notes)
 
 
 def test_foreign_user_populations_and_subgraph_wrapped_layer():
     back = from_nir(foreign_graph(wrap=True), dt=DT, populations={"e": 4, "i": 2})
     assert [(p.name, p.n, p.excitatory) for p in back.populations] == [("e", 4, True), ("i", 2, False)]
-    assert np.array_equal(back.recurrent_weights(), W_REC)
+    assert np.array_equal(back.recurrent_weights().toarray(), W_REC)
     with pytest.raises(SpecError, match="mixes excitatory and inhibitory") as info:
         from_nir(foreign_graph(), dt=DT, populations=[("a", 3), ("b", 3)])
     assert info.value.index == 4
@@ -226,8 +226,8 @@ def test_foreign_input_gain_scales_weights_and_affine_bias_is_folded():
     b = np.array([0.0, 1.0, 0.0, 0.0, 2.0, 0.0]) * 1e-3
     result = import_nir(foreign_graph(gain_syn=2.0, affine_bias=b), dt=DT)
     back = result.spec
-    assert np.allclose(back.recurrent_weights(), 2 * W_REC, rtol=1e-14, atol=0)
-    assert np.allclose(back.input_weights(), 2 * W_IN, rtol=1e-14, atol=0)
+    assert np.allclose(back.recurrent_weights().toarray(), 2 * W_REC, rtol=1e-14, atol=0)
+    assert np.allclose(back.input_weights().toarray(), 2 * W_IN, rtol=1e-14, atol=0)
     expected = 0.01 + 2 * b / (1 - np.exp(-DT / TAU_SYN))  # v_leak, plus the folded Affine bias
     assert np.allclose(back.neuron_param("bias"), expected, rtol=1e-14, atol=0)
     assert any("scaled" in n for n in result.notes) and any("Affine" in n for n in result.notes)
@@ -311,4 +311,4 @@ def test_cli_export_and_import(spec, tmp_path, capsys):
                  "--out", str(tmp_path / "f"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["name"] == "foreign" and summary["populations"]["i"] == {"n": 2, "excitatory": False}
-    assert np.array_equal(load_spec(tmp_path / "f" / "foreign.spec.json").recurrent_weights(), W_REC)
+    assert np.array_equal(load_spec(tmp_path / "f" / "foreign.spec.json").recurrent_weights().toarray(), W_REC)

@@ -82,7 +82,7 @@ def test_reference_hrsnn_quantizes_strictly(hrsnn, profile):
         assert np.all(vals < 0) if qp.sign_mode == "inhibitory" else np.all(vals > 0)
         assert 128 <= np.abs(vals).max() <= 255 and qp.num_weight_bits == 8
         assert report.projections[proj.name]["weight_exp"] == qp.weight_exp
-    assert qnet.provenance["profile"] == profile and qnet.formats["u_shift"] == 6
+    assert qnet.provenance["profile"] == profile and qnet.number_format.u_shift == 6
 
 
 def test_quantize_does_not_mutate_its_input(hrsnn):
@@ -269,7 +269,7 @@ def test_worst_case_u_bound_is_reached_by_saturating_input():
     spec = build_spec(design)
     qnet, report = quantize(spec, "loihi2", QuantizationPolicy(strict=True))
     qp = qnet.projections[0]
-    a_in = np.left_shift(qp.w_post_pre.astype(np.int64).sum(axis=1), qp.weight_exp) << qnet.formats["u_shift"]
+    a_in = np.left_shift(qp.w_post_pre.astype(np.int64).sum(axis=1), qp.weight_exp) << qnet.number_format.u_shift
     u = np.zeros(qnet.n_neurons, dtype=np.int64)
     peak = 0
     for _ in range(400):  # every input channel spikes every step: Lava's integer u update

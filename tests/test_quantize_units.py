@@ -10,7 +10,8 @@ import pytest
 
 from hrsnn_hw.errors import QuantizationError
 from hrsnn_hw.profiles import load_profile, parse_profile
-from hrsnn_hw.quantize import FixedPointFormat, QuantizationPolicy
+from hrsnn_hw.fixedpoint import CoreLimits, NumberFormat, core_limits
+from hrsnn_hw.quantize import QuantizationPolicy
 from hrsnn_hw.quantize.binning import bin_points, kmeans_1d, quantile_1d
 from hrsnn_hw.quantize.decays import factor_u, factor_v, quantize_du, quantize_dv, tau_of_factor, tau_range
 from hrsnn_hw.quantize.neurons import quantize_bias, quantize_refractory, quantize_vth
@@ -19,27 +20,28 @@ from hrsnn_hw.quantize.weights import (lava_truncation_is_noop, quantize_weights
 
 
 @pytest.fixture(scope="module")
-def fmt() -> FixedPointFormat:
-    return FixedPointFormat.from_profile("loihi2")
+def fmt() -> NumberFormat:
+    return NumberFormat.from_profile("loihi2")
 
 
 # --- formats -----------------------------------------------------------------------------------
 def test_formats_come_from_the_profile(fmt):
     prof = load_profile("loihi2")
     assert fmt.decay_unity == 2 ** prof.int("number_format", "decay_bits")
-    assert fmt.state_max == 2 ** (prof.int("number_format", "state_bits") - 1) - 1
+    assert fmt.clip_limit == 2 ** (prof.int("number_format", "state_bits") - 1) - 1
+    assert fmt.wrap_limit == fmt.clip_limit + 1
     assert fmt.vth_max == 2 ** prof.int("number_format", "vth_mant_bits") - 1
-    assert fmt.vth_max << fmt.vth_shift <= fmt.state_max
+    assert fmt.vth_max << fmt.vth_shift <= fmt.clip_limit
     assert (fmt.bias_mant_min, fmt.bias_mant_max) == (-4096, 4095)
 
 
 def test_profiles_without_number_formats_are_refused_and_missing_limits_mean_unlimited():
     with pytest.raises(QuantizationError, match="no fixed-point number format"):
-        FixedPointFormat.from_profile("cpu")
+        NumberFormat.from_profile("cpu")
     raw = copy.deepcopy(dict(load_profile("loihi2").raw))
     del raw["core_limits"]["neuron_profiles_per_core"]
-    unlimited = FixedPointFormat.from_profile(parse_profile(raw))
-    assert unlimited.neuron_profiles_per_core is None
+    unlimited, _ = core_limits(parse_profile(raw))
+    assert isinstance(unlimited, CoreLimits) and unlimited.neuron_profiles == float("inf")
 
 
 # --- decays ------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def reference_model(spec, x: np.ndarray, length: int):
     a_v = np.exp(-spec.dt / spec.neuron_param("tau_m"))
     v_th, bias = spec.neuron_param("v_th"), spec.neuron_param("bias")
     ref_steps = np.rint(spec.neuron_param("refractory") / spec.dt).astype(int)
-    w_in, w_rec = spec.input_weights(), spec.recurrent_weights()
+    w_in, w_rec = spec.input_weights().toarray(), spec.recurrent_weights().toarray()
     u, v, cnt = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
     s_prev, x_prev = np.zeros(n), np.zeros(spec.n_input)
     out = {k: np.zeros((length, n)) for k in ("u", "v", "s")}
@@ -235,3 +235,27 @@ def test_cpp_standalone_matches_numpy_bit_for_bit(tmp_path):
     assert np.array_equal(compiled.v, reference.v) and np.array_equal(compiled.u, reference.u)
     # The device was reset: the next run is a normal runtime run again.
     assert np.array_equal(simulate(spec, x, lengths).spikes, reference.spikes)
+
+
+@pytest.mark.slow
+@pytest.mark.brian2
+def test_cpp_standalone_builds_once_per_shape_and_reuses_the_build(tmp_path):
+    spec = load_spec(REFERENCE, n_input=6, seed=4)
+    rng = np.random.default_rng(5)
+    x = rng.random((2, 30, 6)) < 0.25
+    cfg = SimulatorConfig(target="cpp_standalone", cache_dir=str(tmp_path / "build"))
+    first = simulate(spec, x, config=cfg)
+    shapes = sorted((tmp_path / "build").glob("shape_*"))
+    assert len(shapes) == 1
+    objects = {p: p.stat().st_mtime_ns for p in shapes[0].rglob("*.o")}
+    assert objects
+    # same shape, other data (weights halved): the compiled objects are reused, results still exact
+    other = spec.with_weights({p.name: p.weight * 0.5 for p in spec.projections})
+    again = simulate(other, x, config=cfg)
+    assert sorted((tmp_path / "build").glob("shape_*")) == shapes
+    assert {p: p.stat().st_mtime_ns for p in shapes[0].rglob("*.o")} == objects
+    assert np.array_equal(again.spikes, simulate(other, x).spikes)
+    assert not np.array_equal(again.spikes, first.spikes)
+    # another shape gets a build directory of its own
+    simulate(spec, x[:1], config=cfg)
+    assert len(list((tmp_path / "build").glob("shape_*"))) == 2

@@ -39,7 +39,7 @@ def test_reference_design_samples_expected_structure(design):
     # gamma with cv 0.6 really is heterogeneous; clipping keeps the mean near 20 ms
     assert 0.3 < tau_m.std() / tau_m.mean() < 0.9
     assert abs(tau_m.mean() - 0.02) < 0.005
-    w = spec.recurrent_weights()
+    w = spec.recurrent_weights().toarray()
     exc = spec.is_excitatory()
     assert (w[:, exc] >= 0).all() and (w[:, ~exc] <= 0).all()  # Dale's law
     assert np.all(np.diag(w) == 0)  # no autapses by default
@@ -51,15 +51,15 @@ def test_sampling_is_reproducible_and_seed_dependent(design):
     a, b = build_spec(design), build_spec(design)
     c = build_spec(design, seed=2)
     assert np.array_equal(a.neuron_param("tau_m"), b.neuron_param("tau_m"))
-    assert np.array_equal(a.recurrent_weights(), b.recurrent_weights())
+    assert np.array_equal(a.recurrent_weights().toarray(), b.recurrent_weights().toarray())
     assert not np.array_equal(a.neuron_param("tau_m"), c.neuron_param("tau_m"))
 
 
 def test_arms_share_connectivity_and_differ_only_in_heterogeneity(design):
     het = build_spec(design)
     hom = build_spec(make_arm(design, hetero_neurons=False, hetero_stdp=False))
-    assert np.array_equal(het.recurrent_weights(), hom.recurrent_weights())
-    assert np.array_equal(het.input_weights(), hom.input_weights())
+    assert np.array_equal(het.recurrent_weights().toarray(), hom.recurrent_weights().toarray())
+    assert np.array_equal(het.input_weights().toarray(), hom.input_weights().toarray())
     assert np.ptp(hom.population("exc").tau_m) == 0
     assert hom.population("exc").tau_m[0] == pytest.approx(0.02)
     assert np.ptp(hom.stdp_rule("exc->exc").eta_plus) == 0
@@ -82,11 +82,11 @@ def test_save_load_round_trip_is_bit_exact(design, tmp_path):
     back = load_spec(path)
     for f in ("tau_m", "tau_syn", "v_th", "refractory", "bias"):
         assert np.array_equal(back.neuron_param(f), spec.neuron_param(f))
-    assert np.array_equal(back.recurrent_weights(), spec.recurrent_weights())
+    assert np.array_equal(back.recurrent_weights().toarray(), spec.recurrent_weights().toarray())
     assert np.array_equal(back.stdp[0].tau_plus, spec.stdp[0].tau_plus)
     # a saved spec can be re-sampled for another input size from the design it records
     other = load_spec(path, n_input=7)
-    assert other.n_input == 7 and other.input_weights().shape == (200, 7)
+    assert other.n_input == 7 and other.input_weights().toarray().shape == (200, 7)
 
 
 def test_toml_design_loads(tmp_path):
@@ -187,3 +187,37 @@ def test_scale_design_refuses_what_it_cannot_scale(design):
     d["populations"]["exc"]["tau_m"] = [0.02] * 160
     with pytest.raises(SpecError, match="lists cannot be rescaled"):
         scale_design(d, 400)
+
+
+# --- connectivity in O(synapses) ------------------------------------------------------------------
+
+def test_bernoulli_pairs_follow_the_law_without_a_dense_mask():
+    import tracemalloc
+
+    from hrsnn_hw.spec.connect import bernoulli_pairs
+    rng = np.random.default_rng(5)
+    post, pre = bernoulli_pairs(rng, 300, 400, 0.05, exclude_diagonal=True)
+    key = post * 400 + pre
+    assert (np.diff(key) > 0).all() and (post != pre).all()
+    # Binomial(300*400 - 300, 0.05): mean 5985, sd 75
+    assert abs(post.size - 0.05 * (300 * 400 - 300)) < 5 * 75
+    degrees = np.bincount(post, minlength=300)
+    assert abs(degrees.var() / degrees.mean() - 0.95) < 0.25  # binomial fan-in, not fixed
+    again = bernoulli_pairs(np.random.default_rng(5), 300, 400, 0.05, exclude_diagonal=True)
+    assert np.array_equal(again[0], post) and np.array_equal(again[1], pre)
+    assert bernoulli_pairs(rng, 3, 4, 1.0)[0].size == 12 and bernoulli_pairs(rng, 3, 4, 0.0)[0].size == 0
+    # 10^10 candidate pairs, 10^6 synapses: memory follows the synapses (a mask would need 10 GB)
+    tracemalloc.start()
+    post, _ = bernoulli_pairs(np.random.default_rng(6), 100_000, 100_000, 1e-4)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert abs(post.size - 1e6) < 5e3 and peak < 200 * 2**20
+
+
+def test_weights_are_sparse_and_sum_shared_pairs(design):
+    import scipy.sparse
+    spec = build_spec(design)
+    w = spec.recurrent_weights()
+    assert scipy.sparse.issparse(w) and w.shape == (spec.n_neurons, spec.n_neurons)
+    assert w.nnz == sum(p.n_synapses for p in spec.projections if p.pre != "input")
+    assert spec.input_weights().nnz == sum(p.n_synapses for p in spec.projections if p.pre == "input")

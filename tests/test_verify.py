@@ -8,6 +8,7 @@ import pytest
 from scipy.stats import binomtest
 
 from hrsnn_hw.errors import ArtifactError, DataError
+from hrsnn_hw.fixedpoint import QuantizedProjection
 from hrsnn_hw.golden.testing import random_inputs, random_qnet
 from hrsnn_hw.verify import (RungResult, TaskPredictions, Tolerances, VerificationReport, paired_accuracy_test,
                              verify)
@@ -82,7 +83,8 @@ def test_rung5_fails_a_damaged_deployment_of_a_real_task():
     prepared = prepare_task(ExperimentConfig.default(quick=True), seed=0)
     qnet, _ = quantize(make_spec(reference_design_path("hrsnn"), prepared.n_input, 0), "loihi2")
     damaged = dataclasses.replace(qnet, projections=tuple(
-        dataclasses.replace(p, w_post_pre=np.zeros_like(p.w_post_pre)) if p.source == "input" else p
+        QuantizedProjection.from_dense(p.name, p.source, np.zeros(p.shape, int), p.weight_exp, p.num_weight_bits,
+                                       p.sign_mode) if p.source == "input" else p
         for p in qnet.projections))
     y = prepared.task.y_test
     good = measure_task(simulator(qnet, "golden"), prepared)["y_pred"]

@@ -17,7 +17,7 @@ from ..energy import STATIC_MODES, TIME_MODES, DesignRun, energy_table, plot_ene
 from ..errors import HrsnnError
 from ..mapping import INPUT_MODES, STRATEGIES
 from ..profiles import available_profiles
-from ..quantize.network import QuantizedNetwork
+from ..fixedpoint import QuantizedNetwork
 from ..records import SpikeRecord
 
 NAME = "energy"

@@ -100,8 +100,6 @@ def _out_dir(args: argparse.Namespace) -> Path:
 
 
 def _export(args: argparse.Namespace) -> dict:
-    import numpy as np
-
     from ..interchange import export_notes, save_nir, to_nir
     out = _out_dir(args)
     net = _load_network(args.network, args.n_input, getattr(args, "seed", None))
@@ -115,7 +113,7 @@ def _export(args: argparse.Namespace) -> dict:
               "n_neurons": spec.n_neurons,
               "populations": {p.name: {"n": p.n, "excitatory": p.excitatory} for p in spec.populations},
               "nodes": {k: type(v).__name__ for k, v in graph.nodes.items()}, "edges": [list(e) for e in graph.edges],
-              "nonzero_weights": {"w_in": int(np.count_nonzero(w_in)), "w_rec": int(np.count_nonzero(w_rec))},
+              "nonzero_weights": {"w_in": int(w_in.count_nonzero()), "w_rec": int(w_rec.count_nonzero())},
               "notes": notes}
     result["_text"] = "\n".join([f"wrote {path} ({result['bytes']} bytes)",
                                  f"  {spec.name}: {spec.n_input} inputs -> {spec.n_neurons} CubaLIF neurons "

@@ -13,8 +13,8 @@ import numpy as np
 
 from ..errors import VerificationError
 from ..records import SpikeRecord
-from .formats import format_of
-from .kernel import group_projections, network_params
+from .kernel import network_params
+from .synapses import group_projections
 
 # step order inside one update: u first, then v, then the spike decision
 _VAR_ORDER = ("u", "v", "spikes")
@@ -206,7 +206,7 @@ class IntFloatComparison:
         return dict(self.__dict__)
 
 
-def rounding_bounds(qnet, rec_int: SpikeRecord, profile=None) -> tuple[np.ndarray, np.ndarray]:
+def rounding_bounds(qnet, rec_int: SpikeRecord) -> tuple[np.ndarray, np.ndarray]:
     """Per-step bounds E_u, E_v (B, T, N) on |int - float| while both runs have the same spikes.
 
     With lambda_u = (2**D - du - 1)/2**D, lambda_v = (2**D - dv)/2**D and P_i the number of
@@ -219,8 +219,8 @@ def rounding_bounds(qnet, rec_int: SpikeRecord, profile=None) -> tuple[np.ndarra
     and E_v restarts at 0 where the neuron spiked (both v are reset to 0). The float twin runs in
     float64, whose own rounding (~1e-16 relative) is covered by a 1e-9 relative slack.
     """
-    fmt = format_of(qnet, profile)
-    p = network_params(qnet, fmt)
+    fmt = qnet.number_format
+    p = network_params(qnet)
     scale = float(fmt.decay_unity)
     lam_u, lam_v = p.decay_u / scale, p.decay_v / scale
     floors = np.zeros(qnet.n_neurons)
@@ -240,7 +240,7 @@ def rounding_bounds(qnet, rec_int: SpikeRecord, profile=None) -> tuple[np.ndarra
     return eu, ev
 
 
-def compare_int_float(qnet, rec_int: SpikeRecord, rec_float: SpikeRecord, profile=None, *,
+def compare_int_float(qnet, rec_int: SpikeRecord, rec_float: SpikeRecord, *,
                       allow_v_saturation: bool = False) -> IntFloatComparison:
     """Rung 3: |u_int - u_float| and |v_int - v_float| against :func:`rounding_bounds`.
 
@@ -269,7 +269,7 @@ def compare_int_float(qnet, rec_int: SpikeRecord, rec_float: SpikeRecord, profil
                  "int": bool(rec_int.spikes[sample, step, neuron]),
                  "float": bool(rec_float.spikes[sample, step, neuron])}
     compared = (np.arange(t)[None, :] < np.minimum(div_step, lengths)[:, None])[:, :, None]
-    eu, ev = rounding_bounds(qnet, rec_int, profile)
+    eu, ev = rounding_bounds(qnet, rec_int)
     du = np.abs(rec_int.u.astype(np.float64) - rec_float.u[:, :t])
     dv = np.abs(rec_int.v.astype(np.float64) - rec_float.v[:, :t])
     slack_u = 1e-9 * np.abs(rec_float.u[:, :t]) + 1e-9

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..quantize.network import QuantizedNetwork, QuantizedProjection
+from ..fixedpoint import QuantizedNetwork, QuantizedProjection
 from ..records import SpikeRecord
 
 
@@ -27,18 +27,16 @@ def stack_networks(qnets: Sequence[QuantizedNetwork], name: str = "stacked") -> 
     projections = []
     for k, q in enumerate(qnets):
         for proj in q.projections:
-            cols = ins[k] if proj.source == "input" else sizes[k]
             c0 = ioff[k] if proj.source == "input" else noff[k]
-            w = np.zeros((n, m if proj.source == "input" else n), np.int64)
-            w[noff[k]:noff[k] + sizes[k], c0:c0 + cols] = proj.w_post_pre
-            projections.append(QuantizedProjection(name=f"{k}/{proj.name}", source=proj.source, w_post_pre=w,
-                                                   weight_exp=proj.weight_exp,
-                                                   num_weight_bits=proj.num_weight_bits,
-                                                   sign_mode=proj.sign_mode))
+            post, pre, w = proj.synapses()
+            projections.append(QuantizedProjection.from_synapses(
+                name=f"{k}/{proj.name}", source=proj.source, n_post=n, n_pre=m if proj.source == "input" else n,
+                post=post + noff[k], pre=pre + c0, weight=w, weight_exp=proj.weight_exp,
+                num_weight_bits=proj.num_weight_bits, sign_mode=proj.sign_mode))
     cat = {f: np.concatenate([getattr(q, f) for q in qnets])
            for f in ("du", "dv", "vth", "bias_mant", "bias_exp", "refractory_steps", "excitatory")}
     return QuantizedNetwork(name=name, dt=qnets[0].dt, n_input=m, projections=tuple(projections),
-                            formats=dict(qnets[0].formats), v_scale=qnets[0].v_scale,
+                            number_format=qnets[0].number_format, v_scale=qnets[0].v_scale,
                             provenance={**qnets[0].provenance, "stacked": [q.name for q in qnets]}, **cat)
 
 

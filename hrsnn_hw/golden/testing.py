@@ -12,11 +12,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ..profiles import load_profile
-from ..quantize.network import QuantizedNetwork, QuantizedProjection
+from ..fixedpoint import NumberFormat, QuantizedNetwork, QuantizedProjection, truncation_bits, weight_range
 from .compose import split_record, stack_inputs, stack_networks  # noqa: F401  (re-exported)
-from .formats import FixedFormat
-from .validate import truncation_bits, weight_range
 
 __all__ = ["EDGE_CASES", "default_format", "random_inputs", "random_qnet", "reference_like_qnet", "split_record",
            "stack_inputs", "stack_networks"]
@@ -25,13 +22,13 @@ EDGE_CASES = ("weight_limits", "decay_extremes", "u_wrap", "v_clip", "silent", "
               "empty_projection", "weight_exp_range", "refractory")
 
 
-def default_format() -> FixedFormat:
+def default_format() -> NumberFormat:
     """The Loihi 2 profile's number format."""
-    return FixedFormat.from_profile(load_profile("loihi2"))
+    return NumberFormat.from_profile("loihi2")
 
 
 def _weights(rng: np.random.Generator, shape: tuple[int, int], p: float, sign_mode: str,
-             num_weight_bits: int, fmt: FixedFormat, limits: bool, scale: float) -> np.ndarray:
+             num_weight_bits: int, fmt: NumberFormat, limits: bool, scale: float) -> np.ndarray:
     """Random representable mantissas with connection probability ``p``."""
     lo, hi = weight_range(sign_mode, fmt)
     step = 1 << truncation_bits(sign_mode, num_weight_bits, fmt)
@@ -60,7 +57,7 @@ def _weights(rng: np.random.Generator, shape: tuple[int, int], p: float, sign_mo
 
 def random_qnet(rng: np.random.Generator, n_neurons: int, n_input: int, *, homogeneous: bool = False,
                 edge_cases: Iterable[str] = (), p_connect: float = 0.25, frac_exc: float = 0.8,
-                mixed_projection: bool = True, fmt: FixedFormat | None = None,
+                mixed_projection: bool = True, fmt: NumberFormat | None = None,
                 name: str = "random") -> QuantizedNetwork:
     """A random fixed-point network (Dale's law, optional mixed-sign input projection).
 
@@ -83,7 +80,7 @@ def random_qnet(rng: np.random.Generator, n_neurons: int, n_input: int, *, homog
         Fraction of excitatory neurons.
     mixed_projection : bool
         Add a mixed-sign input projection (even mantissas: Lava drops the lowest bit of mixed weights).
-    fmt : FixedFormat, optional
+    fmt : NumberFormat, optional
         Number format (default: the loihi2 profile's).
     name : str
         Design name.
@@ -162,9 +159,9 @@ def random_qnet(rng: np.random.Generator, n_neurons: int, n_input: int, *, homog
         if len(rows) and len(cols):
             w[np.ix_(rows, cols)] = _weights(rng, (len(rows), len(cols)), p_connect if p is None else p,
                                              sign, nwb, fmt, limits, scale)
-        projections.append(QuantizedProjection(name=pname, source=source, w_post_pre=w,
-                                               weight_exp=exp_draw() if exp is None else exp,
-                                               num_weight_bits=nwb, sign_mode=sign))
+        projections.append(QuantizedProjection.from_dense(name=pname, source=source, w_post_pre=w,
+                                                          weight_exp=exp_draw() if exp is None else exp,
+                                                          num_weight_bits=nwb, sign_mode=sign))
 
     all_rows, exc_idx, inh_idx = np.arange(n), np.flatnonzero(exc), np.flatnonzero(~exc)
     if n_input:
@@ -182,16 +179,16 @@ def random_qnet(rng: np.random.Generator, n_neurons: int, n_input: int, *, homog
         add("wrap-driver", "input" if n_input else "recurrent", i, n_input if n_input else n, src,
             "excitatory", scale=1.0, p=1.0, exp=fmt.weight_exp_max)
     if "empty_projection" in edges:
-        projections.append(QuantizedProjection(name="empty", source="recurrent",
-                                               w_post_pre=np.zeros((n, n), np.int64), weight_exp=0,
-                                               num_weight_bits=fmt.weight_bits, sign_mode="excitatory"))
+        projections.append(QuantizedProjection.from_dense(name="empty", source="recurrent",
+                                                          w_post_pre=np.zeros((n, n), np.int64), weight_exp=0,
+                                                          num_weight_bits=fmt.weight_bits, sign_mode="excitatory"))
     if homogeneous:
         du, dv, vth = (np.full(n, a[0]) for a in (du, dv, vth))
     return QuantizedNetwork(name=name, dt=1e-3, n_input=n_input, du=du, dv=dv, vth=vth,
                             bias_mant=bias_mant, bias_exp=bias_exp, refractory_steps=refr,
                             projections=tuple(projections), excitatory=exc,
-                            formats={**fmt.as_dict(), "overflow": {"u": "wrap", "v": "clip"}},
-                            v_scale=1.0, provenance={"profile": "loihi2", "generator": "random_qnet"})
+                            number_format=fmt, v_scale=1.0,
+                            provenance={"profile": fmt.profile, "generator": "random_qnet"})
 
 
 def random_inputs(rng: np.random.Generator, n_samples: int, n_steps: int, n_input: int, *,
@@ -207,7 +204,7 @@ def random_inputs(rng: np.random.Generator, n_samples: int, n_steps: int, n_inpu
 
 
 def reference_like_qnet(rng: np.random.Generator, n_neurons: int = 200, n_input: int = 24, *,
-                        weight_scale: float | None = None, fmt: FixedFormat | None = None,
+                        weight_scale: float | None = None, fmt: NumberFormat | None = None,
                         name: str = "reference-like") -> QuantizedNetwork:
     """A stand-in for the quantized reference HRSNN until ``quantize()`` exists.
 
@@ -248,14 +245,14 @@ def reference_like_qnet(rng: np.random.Generator, n_neurons: int = 200, n_input:
 
     all_rows = np.arange(n)
     projections = (
-        QuantizedProjection(name="input->all", source="input", sign_mode="excitatory", num_weight_bits=nwb,
+        QuantizedProjection.from_dense(name="input->all", source="input", sign_mode="excitatory", num_weight_bits=nwb,
                             weight_exp=1, w_post_pre=block(all_rows, np.arange(n_input), 0.2, 60, "excitatory",
                                                            n_input)),
-        QuantizedProjection(name="exc->all", source="recurrent", sign_mode="excitatory", num_weight_bits=nwb,
+        QuantizedProjection.from_dense(name="exc->all", source="recurrent", sign_mode="excitatory", num_weight_bits=nwb,
                             weight_exp=-1,
                             w_post_pre=block(e_idx, e_idx, 0.1, 40 * ws, "excitatory", n)
                             + block(i_idx, e_idx, 0.2, 80 * ws, "excitatory", n)),
-        QuantizedProjection(name="inh->all", source="recurrent", sign_mode="inhibitory", num_weight_bits=nwb,
+        QuantizedProjection.from_dense(name="inh->all", source="recurrent", sign_mode="inhibitory", num_weight_bits=nwb,
                             weight_exp=0,
                             w_post_pre=block(e_idx, i_idx, 0.2, 60 * ws, "inhibitory", n)
                             + block(i_idx, i_idx, 0.1, 40 * ws, "inhibitory", n)),
@@ -263,5 +260,5 @@ def reference_like_qnet(rng: np.random.Generator, n_neurons: int = 200, n_input:
     return QuantizedNetwork(name=name, dt=dt, n_input=n_input, du=du, dv=dv, vth=vth,
                             bias_mant=np.zeros(n, np.int64), bias_exp=np.zeros(n, np.int64),
                             refractory_steps=refr, projections=projections, excitatory=exc,
-                            formats={**fmt.as_dict(), "overflow": {"u": "wrap", "v": "clip"}},
-                            provenance={"profile": "loihi2", "generator": "reference_like_qnet"})
+                            number_format=fmt,
+                            provenance={"profile": fmt.profile, "generator": "reference_like_qnet"})

@@ -10,47 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError, QuantizationError
-from .formats import FixedFormat
-
-SIGN_MODES = ("excitatory", "inhibitory", "mixed")
+from ..fixedpoint import SIGN_MODES, NumberFormat, lava_effective_weights, truncation_bits, weight_range
 
 
-def weight_range(sign_mode: str, fmt: FixedFormat) -> tuple[int, int]:
-    """Inclusive range Lava's Dense clips a weight matrix to, for a sign mode.
-
-    Lava negates inhibitory matrices, clips to ``[0, 2**weight_bits - 1]`` and negates back;
-    mixed matrices keep one extra value on the negative side.
-    """
-    top = (1 << fmt.weight_bits) - 1
-    if sign_mode == "excitatory":
-        return 0, top
-    if sign_mode == "inhibitory":
-        return -top, 0
-    return -(1 << fmt.weight_bits), top
-
-
-def truncation_bits(sign_mode: str, num_weight_bits: int, fmt: FixedFormat) -> int:
-    """Low bits Lava's Dense zeroes (arithmetic shift right then left) for this projection."""
-    return fmt.weight_bits - num_weight_bits + (1 if sign_mode == "mixed" else 0)
-
-
-def lava_effective_weights(w: np.ndarray, sign_mode: str, num_weight_bits: int,
-                           fmt: FixedFormat) -> np.ndarray:
-    """What Lava's fixed-point Dense actually uses for ``w`` (clip, then truncate by sign mode)."""
-    lo, hi = weight_range(sign_mode, fmt)
-    k = truncation_bits(sign_mode, num_weight_bits, fmt)
-    out = np.clip(np.asarray(w, np.int64), lo, hi)
-    if sign_mode == "inhibitory":
-        return -(((-out) >> k) << k)
-    return (out >> k) << k
-
-
-def _first_bad(mask: np.ndarray) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.argwhere(mask)[0])
-
-
-def check_projection(proj, fmt: FixedFormat) -> None:
-    """Raise :class:`QuantizationError` unless Dense would use ``proj``'s weights unchanged."""
+def check_projection(proj, fmt: NumberFormat) -> None:
+    """Raise :class:`QuantizationError` unless Dense would use ``proj``'s weights unchanged (O(synapses))."""
     where = f"projections.{proj.name}"
     if not fmt.weight_exp_min <= int(proj.weight_exp) <= fmt.weight_exp_max:
         raise QuantizationError("weight exponent out of range", parameter=f"{where}.weight_exp",
@@ -60,32 +24,38 @@ def check_projection(proj, fmt: FixedFormat) -> None:
     if not 1 <= int(proj.num_weight_bits) <= fmt.weight_bits:
         raise QuantizationError("num_weight_bits out of range", parameter=f"{where}.num_weight_bits",
                                 value=int(proj.num_weight_bits), allowed=f"[1, {fmt.weight_bits}]")
-    w = np.asarray(proj.w_post_pre, np.int64)
-    if w.size == 0:
+    if not proj.n_synapses:
         return
+    post, pre, w = proj.synapses()
     lo, hi = weight_range(proj.sign_mode, fmt)
     outside = (w < lo) | (w > hi)
     if outside.any():
-        post, pre = _first_bad(outside)
+        i = _first_in_matrix_order(outside, post, pre, proj.n_pre)
         raise QuantizationError(
             f"weight outside the {proj.sign_mode} range: Lava's Dense would clip it",
-            parameter=f"{where}.w_post_pre[{post},{pre}]", value=int(w[post, pre]),
+            parameter=f"{where}.w_post_pre[{post[i]},{pre[i]}]", value=int(w[i]),
             allowed=f"[{lo}, {hi}]",
             hint="split the projection by sign or raise weight_exp" if proj.sign_mode != "mixed"
             else "raise weight_exp so the mantissas fit")
-    changed = lava_effective_weights(w, proj.sign_mode, int(proj.num_weight_bits), fmt) != w
+    effective = lava_effective_weights(w, proj.sign_mode, int(proj.num_weight_bits), fmt)
+    changed = effective != w
     if changed.any():
-        post, pre = _first_bad(changed)
+        i = _first_in_matrix_order(changed, post, pre, proj.n_pre)
         k = truncation_bits(proj.sign_mode, int(proj.num_weight_bits), fmt)
         raise QuantizationError(
             f"weight not a multiple of 2**{k}: Lava's Dense ({proj.sign_mode}, "
-            f"num_weight_bits={int(proj.num_weight_bits)}) would silently truncate it to "
-            f"{int(lava_effective_weights(w[post:post + 1, pre:pre + 1], proj.sign_mode, int(proj.num_weight_bits), fmt)[0, 0])}",
-            parameter=f"{where}.w_post_pre[{post},{pre}]", value=int(w[post, pre]),
+            f"num_weight_bits={int(proj.num_weight_bits)}) would silently truncate it to {int(effective[i])}",
+            parameter=f"{where}.w_post_pre[{post[i]},{pre[i]}]", value=int(w[i]),
             allowed=f"multiples of {1 << k} in [{lo}, {hi}]",
             hint="mixed-sign projections lose their lowest bit in Lava: split by sign "
                  "(Dale's law) or quantize to even mantissas" if proj.sign_mode == "mixed"
             else "quantize to the projection's num_weight_bits")
+
+
+def _first_in_matrix_order(mask: np.ndarray, post: np.ndarray, pre: np.ndarray, n_pre: int) -> int:
+    """Index of the flagged synapse that comes first in row-major (post, pre) order."""
+    bad = np.flatnonzero(mask)
+    return int(bad[np.argmin(post[bad] * max(n_pre, 1) + pre[bad])])
 
 
 def _check_range(qnet, name: str, lo: int, hi: int, hint: str | None = None) -> None:
@@ -97,16 +67,18 @@ def _check_range(qnet, name: str, lo: int, hi: int, hint: str | None = None) -> 
                                 value=int(arr[i]), allowed=f"[{lo}, {hi}]", hint=hint)
 
 
-def check_network(qnet, fmt: FixedFormat) -> None:
+def check_network(qnet, fmt: NumberFormat | None = None) -> None:
     """Raise :class:`QuantizationError` unless every integer of ``qnet`` is representable.
 
     Checks decays, threshold and bias mantissas/exponents, refractory steps and every
-    projection (see :func:`check_projection`).
+    projection (see :func:`check_projection`) against ``fmt`` (default: the network's own
+    :attr:`~hrsnn_hw.fixedpoint.QuantizedNetwork.number_format`).
     """
+    fmt = qnet.number_format if fmt is None else fmt
     dmax = fmt.decay_unity - 1
     _check_range(qnet, "du", 0, dmax)
     _check_range(qnet, "dv", 0, dmax)
-    _check_range(qnet, "vth", 0, (1 << fmt.vth_mant_bits) - 1)
+    _check_range(qnet, "vth", 0, fmt.vth_mant_max)
     half = 1 << (fmt.bias_mant_bits - 1)
     _check_range(qnet, "bias_mant", -half, half - 1, hint="raise bias_exp and shrink the mantissa")
     _check_range(qnet, "bias_exp", 0, fmt.bias_exp_max)
@@ -120,17 +92,34 @@ def check_network(qnet, fmt: FixedFormat) -> None:
 
 
 def check_inputs(qnet, input_spikes, sample_lengths) -> tuple[np.ndarray, np.ndarray]:
-    """Validate an input raster and sample lengths; return them as bool / int64 arrays."""
+    """Validate an input raster and sample lengths.
+
+    ``input_spikes`` of dtype bool (or 0/1 values) are binary spikes; an integer dtype with other
+    values carries graded-spike payloads (Loihi 2), allowed when the network's number format
+    has ``spike_payload_bits`` and every payload fits that signed width.
+
+    Returns
+    -------
+    x : ndarray, shape (B, T, n_input)
+        bool for binary spikes, int64 for payloads.
+    lengths : ndarray of int64, shape (B,)
+    """
     x = np.asarray(input_spikes)
     if x.ndim != 3 or x.shape[2] != qnet.n_input:
         raise DataError("input_spikes must have shape (n_samples, n_steps, n_input)",
                         parameter="input_spikes", value=f"shape {x.shape}",
                         allowed=f"(B, T, {qnet.n_input})")
     if x.dtype != bool:
-        if not np.isin(x, (0, 1)).all():
-            raise DataError("input_spikes must be boolean (or 0/1)", parameter="input_spikes",
-                            value=f"dtype {x.dtype}", allowed="{0, 1}")
-        x = x.astype(bool)
+        binary = bool(np.isin(x, (0, 1)).all())
+        if binary:
+            x = x.astype(bool)
+        elif np.issubdtype(x.dtype, np.integer):
+            x = _check_payloads(x, qnet.number_format)
+        else:
+            raise DataError("input_spikes must be boolean (binary spikes) or integer (graded payloads)",
+                            parameter="input_spikes", value=f"dtype {x.dtype}",
+                            allowed="bool or {0, 1}; integers for graded spikes",
+                            hint="round and cast a real-valued drive to an integer dtype for graded spikes")
     if sample_lengths is None:
         lengths = np.full(x.shape[0], x.shape[1], np.int64)
     else:
@@ -146,3 +135,23 @@ def check_inputs(qnet, input_spikes, sample_lengths) -> tuple[np.ndarray, np.nda
             raise DataError("sample length out of range", parameter="sample_lengths", index=i,
                             value=int(lengths[i]), allowed=f"[0, {x.shape[1]}]")
     return x, lengths
+
+
+def _check_payloads(x: np.ndarray, fmt: NumberFormat) -> np.ndarray:
+    """Graded payloads as int64, or a :class:`DataError` naming the profile's limit."""
+    if not fmt.spike_payload_bits:
+        raise DataError("graded (integer) input spikes need a target with graded spikes",
+                        parameter="input_spikes", value=f"integer payloads up to {int(np.abs(x).max())}",
+                        allowed=f"binary spikes (bool or 0/1) on profile {fmt.profile or '?'!s}",
+                        hint="quantize for a profile with number_format.spike_payload_bits (loihi2), "
+                             "or binarise the input (e.g. x != 0)")
+    lo, hi = fmt.payload_range
+    x64 = x.astype(np.int64)
+    bad = (x64 < lo) | (x64 > hi)
+    if bad.any():
+        b, t, m = (int(i) for i in np.argwhere(bad)[0])
+        raise DataError("graded spike payload out of range", parameter=f"input_spikes[{b},{t},{m}]",
+                        value=int(x64[b, t, m]), allowed=f"[{lo}, {hi}] ({fmt.spike_payload_bits}-bit signed, "
+                                                           f"profile {fmt.profile or '?'})",
+                        hint="rescale the drive to the payload width")
+    return x64

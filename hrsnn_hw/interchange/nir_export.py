@@ -102,9 +102,9 @@ def to_nir(net: NetworkSpec | TrainedNetwork, *, decay: str = "exact") -> nir.NI
 
     nodes = {
         NODE_NAMES["input"]: nir.Input(input_type=np.array([spec.n_input])),
-        NODE_NAMES["w_in"]: nir.Linear(weight=spec.input_weights()),
+        NODE_NAMES["w_in"]: nir.Linear(weight=spec.input_weights().toarray()),
         NODE_NAMES["lif"]: lif,
-        NODE_NAMES["w_rec"]: nir.Linear(weight=spec.recurrent_weights()),
+        NODE_NAMES["w_rec"]: nir.Linear(weight=spec.recurrent_weights().toarray()),
         NODE_NAMES["output"]: nir.Output(output_type=np.array([spec.n_neurons])),
     }
     n = NODE_NAMES

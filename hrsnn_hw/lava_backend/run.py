@@ -23,10 +23,9 @@ import numpy as np
 from .. import __version__
 from ..errors import DataError
 from ..golden.compose import stack_networks
-from ..golden.formats import format_of
 from ..golden.validate import check_inputs, check_network
 from ..records import SpikeRecord
-from .compile import LavaNetwork, compile_network
+from .compile import LavaNetwork, _connection_kind, compile_network
 from .session import CleanupReport, LavaSession
 from .stock import build_stock, neuron_profiles
 
@@ -76,7 +75,7 @@ def _chunks(lengths: np.ndarray, n: int, record: bool, gap: int) -> list[np.ndar
     return out
 
 
-def _run_sequential(qnet, x, lengths, record, fidelity, timeout_s, samples_per_run, cleanup):
+def _run_sequential(qnet, x, lengths, record, fidelity, timeout_s, samples_per_run, cleanup, connections):
     b, t_max, n = x.shape[0], x.shape[1], qnet.n_neurons
     dtype = np.int64 if fidelity == "fixed" else np.float64
     spikes = np.zeros((b, t_max, n), bool)
@@ -90,13 +89,13 @@ def _run_sequential(qnet, x, lengths, record, fidelity, timeout_s, samples_per_r
         idx = todo[chunk]
         offsets = np.concatenate([[0], np.cumsum(lengths[idx] + 1)])
         total = int(offsets[-1] - 1)  # no gap after the last sample
-        raster = np.zeros((qnet.n_input, total), np.int8)
+        raster = np.zeros((qnet.n_input, total), np.int8 if x.dtype == bool else np.int32)
         for k, i in enumerate(idx):
             raster[:, offsets[k]:offsets[k] + lengths[i]] = x[i, :lengths[i]].T
         # gap after sample k sits at 0-based step offsets[k+1]-1, i.e. Lava time step offsets[k+1]
         resets = [int(o) for o in offsets[1:-1]]
         net = compile_network(qnet, raster, total, fidelity=fidelity, reset_steps=resets,
-                              record_states=record)
+                              record_states=record, connections=connections)
         s, st = execute(net, timeout_s=timeout_s, cleanup=cleanup)
         runs += 1
         for k, i in enumerate(idx):
@@ -107,7 +106,7 @@ def _run_sequential(qnet, x, lengths, record, fidelity, timeout_s, samples_per_r
     return spikes, states, runs
 
 
-def _run_blocks(qnet, x, lengths, record, timeout_s, samples_per_run, cleanup):
+def _run_blocks(qnet, x, lengths, record, timeout_s, samples_per_run, cleanup, connections):
     b, t_max, n = x.shape[0], x.shape[1], qnet.n_neurons
     spikes = np.zeros((b, t_max, n), bool)
     states = np.zeros((2, b, t_max, n), np.int64) if record else None
@@ -121,7 +120,7 @@ def _run_blocks(qnet, x, lengths, record, timeout_s, samples_per_run, cleanup):
         steps = int(lengths[idx].max())
         stacked = stack_networks([qnet] * len(idx), name=f"{qnet.name}x{len(idx)}")
         raster = np.concatenate([x[i, :steps].T for i in idx], axis=0) if qnet.n_input else None
-        net = build_stock(stacked, raster, steps, record_states=record)
+        net = build_stock(stacked, raster, steps, record_states=record, connections=connections)
         s, st = execute(net, timeout_s=timeout_s, cleanup=cleanup)
         runs += 1
         for k, i in enumerate(idx):
@@ -134,7 +133,7 @@ def _run_blocks(qnet, x, lengths, record, timeout_s, samples_per_run, cleanup):
 
 def run_lava(qnet, input_spikes, sample_lengths=None, *, record_states: bool = False, stock: bool = False,
              fidelity: str = "fixed", timeout_s: float = 600.0, samples_per_run: int | None = None,
-             cleanup: list | None = None) -> SpikeRecord:
+             cleanup: list | None = None, connections: str = "auto") -> SpikeRecord:
     """Run ``qnet`` on Lava's CPU simulator (bit-accurate by default).
 
     Parameters
@@ -142,7 +141,9 @@ def run_lava(qnet, input_spikes, sample_lengths=None, *, record_states: bool = F
     qnet : QuantizedNetwork
         Checked first: unrepresentable weights or parameters raise
         :class:`~hrsnn_hw.errors.QuantizationError` before Lava starts.
-    input_spikes : ndarray of bool, shape (B, T, n_input)
+    input_spikes : ndarray, shape (B, T, n_input)
+        bool (or 0/1): binary spikes; other integers: graded-spike payloads (as in
+        :func:`hrsnn_hw.golden.simulate`).
     sample_lengths : ndarray of int, shape (B,), optional
     record_states : bool
         Also return u and v (int64 for fixed point, float64 for the float model).
@@ -157,6 +158,8 @@ def run_lava(qnet, input_spikes, sample_lengths=None, *, record_states: bool = F
         Cap on samples per Lava run (default: as many as a ~64 MB raster allows).
     cleanup : list, optional
         If given, one :class:`~hrsnn_hw.lava_backend.session.CleanupReport` per Lava run is appended.
+    connections : {"auto", "dense", "sparse"}
+        Lava connection processes (see :func:`~hrsnn_hw.lava_backend.compile.compile_network`).
 
     Returns
     -------
@@ -169,24 +172,27 @@ def run_lava(qnet, input_spikes, sample_lengths=None, *, record_states: bool = F
         Lava failed (the original exception and traceback of a crashed process model are in the
         message's hint); the runtime has been torn down.
     """
-    fmt = format_of(qnet)
-    check_network(qnet, fmt)
+    fmt = qnet.number_format
+    check_network(qnet)
     x, lengths = check_inputs(qnet, input_spikes, sample_lengths)
     if fidelity not in ("fixed", "float"):
         raise DataError("unknown fidelity", parameter="fidelity", value=fidelity, allowed="('fixed', 'float')")
+    _connection_kind(connections, qnet.n_neurons)  # refuse an unknown choice before Lava starts
     if stock:
         if fidelity != "fixed":
             raise DataError("stock LIF runs in fixed point only", parameter="fidelity", value=fidelity,
                             allowed="'fixed' when stock=True")
-        spikes, states, runs = _run_blocks(qnet, x, lengths, record_states, timeout_s, samples_per_run, cleanup)
+        spikes, states, runs = _run_blocks(qnet, x, lengths, record_states, timeout_s, samples_per_run, cleanup,
+                                           connections)
     else:
         spikes, states, runs = _run_sequential(qnet, x, lengths, record_states, fidelity, timeout_s,
-                                               samples_per_run, cleanup)
+                                               samples_per_run, cleanup, connections)
     valid_in = np.arange(x.shape[1])[None, :, None] < lengths[:, None, None]
     prov: dict[str, Any] = {
         "backend": "lava", "fidelity": fidelity, "model": "stock LIF per neuron profile" if stock else "HeteroLIF",
         "design": qnet.name, "profile": qnet.provenance.get("profile"), "seed": qnet.provenance.get("seed"),
         "format": fmt.as_dict(), "lava_runs": runs,
+        "connections": connections if stock else _connection_kind(connections, qnet.n_neurons),
         "versions": {"hrsnn_hw": __version__, "lava-nc": _lava_version(), "numpy": np.__version__},
     }
     if stock:
@@ -195,7 +201,7 @@ def run_lava(qnet, input_spikes, sample_lengths=None, *, record_states: bool = F
         prov["refractory_profiles"] = sum(p.refractory_steps > 0 for p in profiles)
     return SpikeRecord(spikes=spikes, sample_lengths=lengths, dt=float(qnet.dt), provenance=prov,
                        u=None if states is None else states[0], v=None if states is None else states[1],
-                       input_spikes=x & valid_in)
+                       input_spikes=(x != 0) & valid_in)
 
 
 __all__ = ["CleanupReport", "execute", "run_lava"]

@@ -20,16 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from lava.proc.dense.process import Dense
 from lava.proc.io.source import RingBuffer
 from lava.proc.lif.models import PyLifModelBitAcc
 from lava.proc.lif.process import LIF, LIFRefractory
 
 from ..errors import BackendError
-from ..golden.formats import FixedFormat, format_of
-from ..golden.kernel import DU_OFFSET, DV_OFFSET, group_projections
+from ..fixedpoint import DU_OFFSET, DV_OFFSET, NumberFormat
+from ..golden.synapses import group_projections
 from ..golden.validate import check_network
-from .compile import LavaNetwork, _check_raster, _dense, _wire
+from .compile import LavaNetwork, _check_raster, _connection, _connection_kind, _payload_bits, _wire
 from .procs.recorder import RasterSink
 from .procs.refractory_fixed import PyLifRefractoryModelBitAcc
 from .procs.routing import (GroupStateRecorder, SpikeGather, SynapticScatter, gather_model,
@@ -68,13 +67,13 @@ def neuron_profiles(qnet) -> list[NeuronProfile]:
             for k in range(len(uniq))]
 
 
-def _check_lava_format(fmt: FixedFormat) -> None:
+def _check_lava_format(fmt: NumberFormat) -> None:
     """Stock LIF hard-codes Loihi's widths: refuse a network quantized for other ones."""
     lava = PyLifModelBitAcc({})
     ours = (fmt.state_bits, fmt.decay_bits, fmt.u_shift, fmt.vth_shift, DU_OFFSET, DV_OFFSET)
     theirs = (lava.uv_bitwidth, lava.decay_shift, lava.act_shift, lava.vth_shift, lava.ds_offset, lava.dm_offset)
     if ours != theirs:
-        raise BackendError("stock Lava LIF runs Loihi's number format only", parameter="formats",
+        raise BackendError("stock Lava LIF runs Loihi's number format only", parameter="number_format",
                            value=dict(zip(("state_bits", "decay_bits", "u_shift", "vth_shift", "du_offset",
                                            "dv_offset"), ours)),
                            allowed=str(theirs), hint="use the HeteroLIF backend ('lava') for other formats")
@@ -91,8 +90,8 @@ def _neuron_process(qnet, prof: NeuronProfile, name: str):
 
 
 def build_stock(qnet, input_raster: np.ndarray | None, num_steps: int, *, record_states: bool = False,
-                merge: bool = True, profile=None) -> LavaNetwork:
-    """Build ``qnet`` from Lava's stock neuron processes (one per neuron profile) and ``Dense``.
+                merge: bool = True, connections: str = "auto") -> LavaNetwork:
+    """Build ``qnet`` from Lava's stock neuron processes (one per neuron profile) and ``Dense``/``Sparse``.
 
     Parameters
     ----------
@@ -104,29 +103,33 @@ def build_stock(qnet, input_raster: np.ndarray | None, num_steps: int, *, record
         Record u and v of every neuron (network order).
     merge : bool
         Merge projections that can share one Dense.
-    profile : HardwareProfile or str, optional
-        Fallback for formats missing from ``qnet.formats``.
+    connections : {"auto", "dense", "sparse"}
+        Lava connection processes (see :func:`~hrsnn_hw.lava_backend.compile.compile_network`).
 
     Stock neurons have no reset: run samples as independent blocks
     (:func:`hrsnn_hw.lava_backend.run.run_lava` with ``stock=True``).
     """
-    fmt = format_of(qnet, profile)
-    check_network(qnet, fmt)
+    fmt = qnet.number_format
+    check_network(qnet)
     _check_lava_format(fmt)
     raster = _check_raster(qnet, input_raster, num_steps)
     profiles = neuron_profiles(qnet)
     procs = [_neuron_process(qnet, p, f"{qnet.name}:profile{k}") for k, p in enumerate(profiles)]
     model_map = {proc: PyLifRefractoryModelBitAcc for proc in procs if isinstance(proc, LIFRefractory)}
     if len(procs) == 1:
-        net = _wire(qnet, procs[0], raster, num_steps, "fixed", record_states, merge, fmt, "LIF")
+        net = _wire(qnet, procs[0], raster, num_steps, "fixed", record_states, merge, fmt, "LIF", connections)
         net.model_map = model_map
         return net
-    return _wire_profiles(qnet, procs, profiles, raster, num_steps, record_states, merge, fmt, model_map)
+    return _wire_profiles(qnet, procs, profiles, raster, num_steps, record_states, merge, fmt, model_map,
+                          connections)
 
 
 def _wire_profiles(qnet, procs: list, profiles: list[NeuronProfile], raster, num_steps: int,
-                   record_states: bool, merge: bool, fmt: FixedFormat, model_map: dict) -> LavaNetwork:
+                   record_states: bool, merge: bool, fmt: NumberFormat, model_map: dict,
+                   connections: str = "auto") -> LavaNetwork:
     n, k = qnet.n_neurons, len(procs)
+    kind = _connection_kind(connections, n)
+    message_bits = _payload_bits(raster, fmt)
     index = [p.index for p in profiles]
     gather = SpikeGather(index=index, name=f"{qnet.name}:gather")
     scatter = SynapticScatter(index=index, name=f"{qnet.name}:scatter")
@@ -137,13 +140,13 @@ def _wire_profiles(qnet, procs: list, profiles: list[NeuronProfile], raster, num
     source = None
     if any(g.source == "input" for g in groups) and qnet.n_input:
         data = raster if raster is not None else np.zeros((qnet.n_input, num_steps))
-        source = RingBuffer(data=data.astype(np.int32))
-    synapses: list[tuple[object, Dense]] = []
+        source = RingBuffer(data=np.asarray(data).astype(np.int32))
+    synapses: list[tuple[object, object]] = []
     for g in groups:
         pre = source.s_out if g.source == "input" else gather.s_out
         if pre is None:
             continue
-        dense = _dense(g, n, qnet.n_input if g.source == "input" else n, "fixed")
+        dense = _connection(g, "fixed", kind, message_bits if g.source == "input" else 0)
         pre.connect(dense.s_in)
         dense.a_out.connect(scatter.a_in)
         synapses.append((g, dense))
@@ -158,4 +161,5 @@ def _wire_profiles(qnet, procs: list, profiles: list[NeuronProfile], raster, num
                  *(d for _, d in synapses)]
     return LavaNetwork(neurons=procs[0], source=source, synapses=synapses, spike_sink=sink,
                        state_recorder=recorder, num_steps=num_steps, fidelity="fixed",
-                       model=f"LIF x {k} profiles", fmt=fmt, processes=processes, model_map=model_map)
+                       model=f"LIF x {k} profiles", fmt=fmt, processes=processes, model_map=model_map,
+                       connections=kind)

@@ -1,43 +1,42 @@
-"""Who connects to whom in a :class:`QuantizedNetwork`, as the hardware stores it.
+"""Who connects to whom in a :class:`QuantizedNetwork`, as the hardware stores it (O(synapses)).
 
-A synapse exists where a projection's weight mantissa is nonzero: a compiler drops
-zero entries (a weight that rounded to zero costs no memory and no synaptic op).
-Sources are numbered ``0..N-1`` for the recurrent neurons and ``N..N+M-1`` for the
-input channels, so mapping and counting share one index space.
+A synapse exists where a projection's weight mantissa is nonzero: a compiler drops zero
+entries (a weight that rounded to zero costs no memory and no synaptic op), and
+:class:`~hrsnn_hw.fixedpoint.QuantizedProjection` never stores one. Sources are numbered
+``0..N-1`` for the recurrent neurons and ``N..N+M-1`` for the input channels, so mapping and
+counting share one index space. Everything here is sparse: memory and work grow with the
+number of synapses, never with ``N x (N + M)``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 
-from ..quantize.network import QuantizedNetwork
-
-
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr.setflags(write=False)
-    return arr
+from ..fixedpoint import QuantizedNetwork
 
 
 @dataclass(frozen=True)
 class Connectivity:
-    """Synapse counts of a network.
+    """Synapse counts of a network, as sparse matrices.
 
     Attributes
     ----------
     n_neurons, n_inputs : int
         Recurrent neurons N and input channels M.
-    synapses : ndarray of int32, shape (N, N + M)
+    synapses : scipy.sparse.csr_matrix of int32, shape (N, N + M)
         ``synapses[post, src]`` = number of stored synapses from source ``src`` to neuron
-        ``post`` (one per projection with a nonzero mantissa there; usually 0 or 1).
-    connected : ndarray of bool, shape (N, N + M)
-        ``synapses > 0``.
+        ``post`` (one per projection with a nonzero mantissa there; usually 0 or 1). Row
+        ``post`` lists its sources (``indices[indptr[post]:indptr[post + 1]]``, ascending).
+    connected : scipy.sparse.csr_matrix of bool, shape (N, N + M)
+        ``synapses > 0`` (same sparsity pattern).
     """
 
     n_neurons: int
     n_inputs: int
-    synapses: np.ndarray
-    connected: np.ndarray
+    synapses: scipy.sparse.csr_matrix
+    connected: scipy.sparse.csr_matrix
 
     @property
     def n_sources(self) -> int:
@@ -46,32 +45,49 @@ class Connectivity:
     @property
     def fan_in(self) -> np.ndarray:
         """Stored synapses into each neuron, shape (N,)."""
-        return self.synapses.sum(axis=1, dtype=np.int64)
+        return np.asarray(self.synapses.sum(axis=1, dtype=np.int64)).ravel()
 
     @property
     def fan_out(self) -> np.ndarray:
         """Stored synapses out of each source, shape (N + M,)."""
-        return self.synapses.sum(axis=0, dtype=np.int64)
+        return np.asarray(self.synapses.sum(axis=0, dtype=np.int64)).ravel()
 
     @property
     def n_synapses(self) -> int:
         return int(self.synapses.sum(dtype=np.int64))
 
+    @property
+    def sources_per_neuron(self) -> np.ndarray:
+        """Distinct presynaptic sources of each neuron, shape (N,)."""
+        return np.diff(self.connected.indptr).astype(np.int64)
+
+    def sources_of(self, post: int) -> np.ndarray:
+        """Distinct sources (global source indices, ascending) of neuron ``post``."""
+        return self.connected.indices[self.connected.indptr[post]:self.connected.indptr[post + 1]]
+
     def fan_out_to_cores(self, neuron_core: np.ndarray, n_cores: int) -> np.ndarray:
-        """Synapses from each source into each core, shape (N + M, n_cores)."""
-        onehot = np.zeros((self.n_neurons, n_cores), dtype=np.int64)
-        onehot[np.arange(self.n_neurons), neuron_core] = 1
-        return self.synapses.T.astype(np.int64) @ onehot
+        """Synapses from each source into each core, shape (N + M, n_cores) (dense; cores are few)."""
+        onehot = scipy.sparse.csr_matrix((np.ones(self.n_neurons, np.int64),
+                                          (np.arange(self.n_neurons), np.asarray(neuron_core, np.int64))),
+                                         shape=(self.n_neurons, n_cores))
+        return np.asarray((self.synapses.T.astype(np.int64) @ onehot).toarray())
 
 
 def connectivity(qnet: QuantizedNetwork) -> Connectivity:
-    """Count the stored synapses of every projection of ``qnet``."""
+    """Count the stored synapses of every projection of ``qnet`` (O(synapses))."""
     n, m = qnet.n_neurons, qnet.n_input
-    syn = np.zeros((n, n + m), dtype=np.int32)
+    posts, srcs = [], []
     for proj in qnet.projections:
-        nz = proj.w_post_pre != 0
-        if proj.source == "recurrent":
-            syn[:, :n] += nz
-        else:
-            syn[:, n:] += nz
-    return Connectivity(n_neurons=n, n_inputs=m, synapses=_frozen(syn), connected=_frozen(syn > 0))
+        post, pre, _ = proj.synapses()
+        posts.append(post)
+        srcs.append(pre if proj.source == "recurrent" else pre + n)
+    post = np.concatenate(posts) if posts else np.zeros(0, np.int64)
+    src = np.concatenate(srcs) if srcs else np.zeros(0, np.int64)
+    # duplicates (one per projection reaching the same pair) are summed into counts
+    syn = scipy.sparse.csr_matrix((np.ones(post.size, np.int32), (post, src)), shape=(n, n + m))
+    syn.sum_duplicates()
+    syn.sort_indices()
+    connected = syn.astype(bool)
+    for arr in (syn.data, syn.indices, syn.indptr, connected.data, connected.indices, connected.indptr):
+        arr.setflags(write=False)
+    return Connectivity(n_neurons=n, n_inputs=m, synapses=syn, connected=connected)

@@ -25,15 +25,14 @@ import numpy as np
 
 from .. import __version__
 from ..errors import QuantizationError
-from ..profiles import HardwareProfile
+from ..fixedpoint import CoreLimits, NumberFormat, QuantizedNetwork, QuantizedProjection, core_limits
+from ..profiles import HardwareProfile, load_profile
 from ..spec import INPUT, NetworkSpec
 from ..trained import TrainedNetwork
 from .binning import bin_points
 from .decays import DecayResult, factor_u, factor_v, quantize_du, quantize_dv, tau_of_factor, tau_range
-from .formats import FixedPointFormat
 from .issues import Issues, fmt_time, fmt_volts, locate
 from .neurons import IntResult, quantize_bias, quantize_refractory, quantize_vth
-from .network import QuantizedNetwork, QuantizedProjection
 from .policy import QuantizationPolicy
 from .report import ParamStats, QuantizationReport
 from .scale import (choose_v_scale, collect_synapses, v_scale_bounds, worst_case_u,
@@ -107,7 +106,7 @@ def _bin_profiles(keys: np.ndarray, features: np.ndarray, k: int, method: str) -
     return labels[inverse], int(uniq.shape[0])
 
 
-def _bound_weights(res: WeightResult, v_scale: float, fmt: FixedPointFormat) -> np.ndarray:
+def _bound_weights(res: WeightResult, v_scale: float, fmt: NumberFormat) -> np.ndarray:
     """Per-synapse weights (volts) that bound what the hardware delivers.
 
     With a negative exponent the summed input is floored: a positive sum never exceeds the
@@ -120,19 +119,21 @@ def _bound_weights(res: WeightResult, v_scale: float, fmt: FixedPointFormat) -> 
 class _Quantizer:
     """One quantization run (holds the inputs shared by the passes)."""
 
-    def __init__(self, spec: NetworkSpec, fmt: FixedPointFormat, policy: QuantizationPolicy, source: dict) -> None:
-        self.spec, self.fmt, self.policy, self.source = spec, fmt, policy, source
+    def __init__(self, spec: NetworkSpec, fmt: NumberFormat, limits: CoreLimits, policy: QuantizationPolicy,
+                 source: dict, profile_version: int) -> None:
+        self.spec, self.fmt, self.limits, self.policy, self.source = spec, fmt, limits, policy, source
+        self.profile_version = int(profile_version)
         self.bits = policy.weight_bits if policy.weight_bits is not None else fmt.weight_bits
         if self.bits > fmt.weight_bits:
             raise QuantizationError("more weight bits than the target's weight register", parameter="policy.weight_bits",
-                                    value=self.bits, allowed=f"1..{fmt.weight_bits} for {fmt.profile_name}",
+                                    value=self.bits, allowed=f"1..{fmt.weight_bits} for {fmt.profile}",
                                     hint="leave weight_bits=None for the profile's width")
         self.n = spec.n_neurons
         self.dt = float(spec.dt)
         if policy.max_neuron_profiles is not None:
             self.k, self.k_source = policy.max_neuron_profiles, "policy.max_neuron_profiles"
-        elif fmt.neuron_profiles_per_core is not None:
-            self.k, self.k_source = fmt.neuron_profiles_per_core, "profile core_limits.neuron_profiles_per_core"
+        elif math.isfinite(limits.neuron_profiles):
+            self.k, self.k_source = int(limits.neuron_profiles), "profile core_limits.neuron_profiles_per_core"
         else:
             self.k, self.k_source = max(1, spec.n_neurons), "unlimited (the profile sets no neuron_profiles_per_core)"
         starts = np.cumsum([0] + [p.n for p in spec.populations])[:-1]
@@ -168,7 +169,7 @@ class _Quantizer:
         bounds = v_scale_bounds(self.spec, self.fmt, self.bits, self.sign_modes, worst, v_th_bound)
         if self.policy.state_headroom == "v":
             v_worst = self._v_worst(pos, neg, self.bias_v, self.v_th, factor_v(self.dv0.value, self.fmt))
-            bounds["v_clip"] = v_worst / self.fmt.state_max
+            bounds["v_clip"] = v_worst / self.fmt.clip_limit
         v_scale, binding = choose_v_scale(bounds)
         return v_scale, bounds, binding
 
@@ -352,14 +353,14 @@ class _Quantizer:
 
     def report_overflow(self, issues: Issues, st: _State) -> None:
         worst = self.u_worst_units(st)
-        if worst > self.fmt.state_max:
+        if worst > self.fmt.clip_limit:
             worst_per_neuron = np.maximum(st.u_pos, st.u_neg)
             i = int(np.argmax(worst_per_neuron))
             pop, local = self.layout.where(i)
-            needed = float(worst_per_neuron[i]) / self.fmt.state_max
+            needed = float(worst_per_neuron[i]) / self.fmt.clip_limit
             issues.add(QuantizationError(
                 f"worst-case |u| of neuron {pop}[{local}] is {worst:.4g} units (every input at its fastest rate), beyond "
-                f"the {self.fmt.state_bits}-bit range +-{self.fmt.state_max}: u can wrap",
+                f"the {self.fmt.state_bits}-bit range +-{self.fmt.clip_limit}: u can wrap",
                 parameter="policy.v_scale", value=st.v_scale, allowed=f">= {needed:.4g} V per unit",
                 hint="leave v_scale None (automatic) or raise it"))
 
@@ -376,9 +377,9 @@ class _Quantizer:
             iterations += 1
             state = self.run_at(v_scale)
             worst = self.u_worst_units(state)
-            if explicit or worst <= self.fmt.state_max or iterations >= MAX_SCALE_ITERATIONS:
+            if explicit or worst <= self.fmt.clip_limit or iterations >= MAX_SCALE_ITERATIONS:
                 break
-            v_scale = v_scale * (worst / self.fmt.state_max) * (1.0 + 1e-12)
+            v_scale = v_scale * (worst / self.fmt.clip_limit) * (1.0 + 1e-12)
             binding = "v_clip" if self.policy.state_headroom == "v" else "u_overflow"
         self.report_neurons(issues, state)
         self.report_weights(issues, state)
@@ -396,15 +397,15 @@ class _Quantizer:
             res = st.weights[proj.name]
             post, pre = spec.global_indices(proj)
             cols = spec.n_input if proj.pre == INPUT else self.n
-            mat = np.zeros((self.n, cols), dtype=np.int16)
-            mat[post, pre] = res.mantissa
-            projections.append(QuantizedProjection(name=proj.name, source="input" if proj.pre == INPUT else "recurrent",
-                                                   w_post_pre=mat, weight_exp=res.weight_exp,
-                                                   num_weight_bits=self.bits, sign_mode=self.sign_modes[proj.name]))
+            # per-synapse arrays straight into the sparse form; mantissas that rounded to 0 are dropped
+            projections.append(QuantizedProjection.from_synapses(
+                name=proj.name, source="input" if proj.pre == INPUT else "recurrent", n_post=self.n, n_pre=cols,
+                post=post, pre=pre, weight=res.mantissa, weight_exp=res.weight_exp, num_weight_bits=self.bits,
+                sign_mode=self.sign_modes[proj.name]))
         final_keys = np.column_stack([st.du, st.dv, st.vth.value, st.refractory_steps])
         uniq, profile_id, counts = np.unique(final_keys, axis=0, return_inverse=True, return_counts=True)
         profile_id = profile_id.reshape(-1)
-        provenance = {"profile": fmt.profile_name, "profile_version": fmt.profile_version,
+        provenance = {"profile": fmt.profile, "profile_version": self.profile_version, "rounding": "nearest",
                       "policy": self.policy.as_dict(), **self.source,
                       "spec": {"name": spec.name, "seed": spec.seed, "dt": spec.dt, "n_neurons": self.n,
                                "n_input": spec.n_input},
@@ -414,7 +415,7 @@ class _Quantizer:
         qnet = QuantizedNetwork(name=spec.name, dt=dt, n_input=spec.n_input, du=st.du, dv=st.dv, vth=st.vth.value,
                                 bias_mant=st.bias.value, bias_exp=st.bias.exponent,
                                 refractory_steps=st.refractory_steps, projections=tuple(projections),
-                                excitatory=spec.is_excitatory(), formats=fmt.as_dict(self.bits), v_scale=st.v_scale,
+                                excitatory=spec.is_excitatory(), number_format=fmt, v_scale=st.v_scale,
                                 provenance=provenance)
         parameters, arrays = self._errors(st)
         fu, fv = factor_u(uniq[:, 0], fmt), factor_v(uniq[:, 1], fmt)
@@ -425,9 +426,10 @@ class _Quantizer:
         arrays["profile_id"] = profile_id
         profiles = {"limit": self.k, "limit_source": self.k_source, "before": st.n_before, "after": int(uniq.shape[0]),
                     "binned": st.labels is not None, "method": self.policy.binning if st.labels is not None else "none",
-                    "explanation": K_EXPLANATION, "cores_min": int(math.ceil(self.n / fmt.neurons_per_core)),
+                    "explanation": K_EXPLANATION, "cores_min": int(math.ceil(self.n / self.limits.neurons)),
                     "distinct_thresholds": int(np.unique(st.vth.value).size),
-                    "threshold_profiles_per_core": fmt.threshold_profiles_per_core, "table": table}
+                    "threshold_profiles_per_core": (int(self.limits.threshold_profiles)
+                                                    if math.isfinite(self.limits.threshold_profiles) else None), "table": table}
         overflow = self._overflow(st)
         arrays["u_worst_pos_units"] = st.u_pos / st.v_scale
         arrays["u_worst_neg_units"] = st.u_neg / st.v_scale
@@ -442,7 +444,7 @@ class _Quantizer:
                 "max_mantissa": int(np.abs(res.mantissa).max(initial=0)), "bits_used": res.bits_used,
                 "truncated_low_bits": truncated, "single_spike_shift_bits": max(0, -res.weight_exp),
                 "smallest_nonzero_V": smallest, "largest_V": largest}
-        report = QuantizationReport(name=spec.name, profile=fmt.profile_name, policy=self.policy.as_dict(), dt=dt,
+        report = QuantizationReport(name=spec.name, profile=fmt.profile, policy=self.policy.as_dict(), dt=dt,
                                     v_scale=st.v_scale, v_scale_choice=choice, parameters=parameters,
                                     projections=proj_info, neuron_profiles=profiles, overflow=overflow,
                                     warnings=tuple(issues.messages), arrays=arrays, provenance=provenance)
@@ -457,13 +459,13 @@ class _Quantizer:
         v_neg = worst_case_v_negative(neg_units, st.bias.effective / st.v_scale, factor_v(st.dv, fmt))
         return {"assumption": "every input channel spikes every step and every neuron every refractory_steps + 1 "
                               "steps, all aligned (an upper bound)",
-                "state_max": fmt.state_max, "u_worst_pos_units": float(pos_units.max(initial=0.0)),
+                "clip_limit": fmt.clip_limit, "u_worst_pos_units": float(pos_units.max(initial=0.0)),
                 "u_worst_neg_units": float(neg_units.max(initial=0.0)), "u_worst_units": worst,
                 "u_worst_neuron": f"{pop}[{local}]",
-                "u_headroom": (fmt.state_max / worst) if worst > 0 else math.inf,
-                "u_overflow_possible": bool(worst > fmt.state_max),
+                "u_headroom": (fmt.clip_limit / worst) if worst > 0 else math.inf,
+                "u_overflow_possible": bool(worst > fmt.clip_limit),
                 "v_negative_worst_units": float(v_neg.max(initial=0.0)),
-                "v_negative_clip_possible": int(np.count_nonzero(v_neg > fmt.state_max)),
+                "v_negative_clip_possible": int(np.count_nonzero(v_neg > fmt.clip_limit)),
                 "v_note": "v clips (does not wrap); clipping far below the threshold only delays recovery"}
 
     def _errors(self, st: _State) -> tuple[dict[str, ParamStats], dict[str, np.ndarray]]:
@@ -539,7 +541,7 @@ def quantize(net: NetworkSpec | TrainedNetwork, profile: HardwareProfile | str,
     Returns
     -------
     QuantizedNetwork
-        Integer parameters in Lava's semantics (see :mod:`hrsnn_hw.quantize.network`).
+        Integer parameters in Lava's semantics (see :mod:`hrsnn_hw.fixedpoint.network`).
     QuantizationReport
         Errors per parameter, the choices made and every warning.
 
@@ -554,5 +556,8 @@ def quantize(net: NetworkSpec | TrainedNetwork, profile: HardwareProfile | str,
         policy = QuantizationPolicy()
     if not isinstance(policy, QuantizationPolicy):
         raise QuantizationError("expected a QuantizationPolicy", parameter="policy", value=type(policy).__name__)
-    fmt = FixedPointFormat.from_profile(profile)
-    return _Quantizer(spec, fmt, policy, source).run()
+    if isinstance(profile, str):
+        profile = load_profile(profile)
+    fmt = NumberFormat.from_profile(profile)
+    limits, _ = core_limits(profile)
+    return _Quantizer(spec, fmt, limits, policy, source, int(profile.version)).run()

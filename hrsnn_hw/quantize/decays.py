@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .formats import DU_OFFSET, DV_OFFSET, FixedPointFormat
+from ..fixedpoint import DU_OFFSET, DV_OFFSET, NumberFormat
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class DecayResult:
     too_short: np.ndarray
 
 
-def _quantize(tau: np.ndarray, dt: float, fmt: FixedPointFormat, offset: int) -> DecayResult:
+def _quantize(tau: np.ndarray, dt: float, fmt: NumberFormat, offset: int) -> DecayResult:
     tau = np.asarray(tau, dtype=np.float64)
     unity = fmt.decay_unity
     leak = -np.expm1(-dt / tau)  # 1 - alpha, accurate for tau >> dt
@@ -58,22 +58,22 @@ def _quantize(tau: np.ndarray, dt: float, fmt: FixedPointFormat, offset: int) ->
     return DecayResult(value=value, ideal=ideal, too_long=too_long, too_short=too_short)
 
 
-def quantize_dv(tau_m: np.ndarray, dt: float, fmt: FixedPointFormat) -> DecayResult:
+def quantize_dv(tau_m: np.ndarray, dt: float, fmt: NumberFormat) -> DecayResult:
     """Voltage decays ``dv`` for membrane time constants ``tau_m`` (seconds)."""
     return _quantize(tau_m, dt, fmt, DV_OFFSET)
 
 
-def quantize_du(tau_syn: np.ndarray, dt: float, fmt: FixedPointFormat) -> DecayResult:
+def quantize_du(tau_syn: np.ndarray, dt: float, fmt: NumberFormat) -> DecayResult:
     """Current decays ``du`` for synaptic time constants ``tau_syn`` (seconds)."""
     return _quantize(tau_syn, dt, fmt, DU_OFFSET)
 
 
-def factor_v(dv: np.ndarray, fmt: FixedPointFormat) -> np.ndarray:
+def factor_v(dv: np.ndarray, fmt: NumberFormat) -> np.ndarray:
     """Multiplier of ``v`` per step, as a float in [0, 1]."""
     return (fmt.decay_unity - (np.asarray(dv, dtype=np.int64) + DV_OFFSET)) / fmt.decay_unity
 
 
-def factor_u(du: np.ndarray, fmt: FixedPointFormat) -> np.ndarray:
+def factor_u(du: np.ndarray, fmt: NumberFormat) -> np.ndarray:
     """Multiplier of ``u`` per step, as a float in [0, 1]."""
     return (fmt.decay_unity - (np.asarray(du, dtype=np.int64) + DU_OFFSET)) / fmt.decay_unity
 
@@ -87,7 +87,7 @@ def tau_of_factor(factor: np.ndarray, dt: float) -> np.ndarray:
     return np.where(factor <= 0.0, 0.0, out)
 
 
-def tau_range(dt: float, fmt: FixedPointFormat, variable: str) -> tuple[float, float]:
+def tau_range(dt: float, fmt: NumberFormat, variable: str) -> tuple[float, float]:
     """Shortest and longest time constant a decay can represent at step ``dt``.
 
     ``variable`` is ``"v"`` (``dv`` in 1..4095) or ``"u"`` (``du`` in 0..4095; 0 s stands for

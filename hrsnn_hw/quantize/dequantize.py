@@ -11,17 +11,19 @@ from ..spec import NetworkSpec
 from ..trained import TrainedNetwork
 from .core import _as_spec
 from .decays import tau_of_factor
-from .formats import DU_OFFSET, DV_OFFSET
-from .network import QuantizedNetwork
+from ..fixedpoint import DU_OFFSET, DV_OFFSET, QuantizedNetwork
 from .weights import single_spike_units
 
 
-def _formats_int(qnet: QuantizedNetwork, key: str) -> int:
-    try:
-        return int(qnet.formats[key])
-    except (KeyError, TypeError, ValueError):
-        raise QuantizationError("the quantized network lacks a number format", parameter=f"formats.{key}",
-                                value=None, hint="re-create it with hrsnn_hw.quantize.quantize") from None
+def _mantissas_at(qp, post: np.ndarray, pre: np.ndarray) -> tuple[np.ndarray, int]:
+    """Mantissas of ``qp`` at the synapses ``(post, pre)`` (0 where none is stored) and how many
+    of them are stored; O(synapses), by binary search in the sorted (pre, post) keys."""
+    q_post, q_pre, q_w = qp.synapses()
+    keys = q_pre * max(qp.n_post, 1) + q_post  # ascending: synapses are grouped by pre, post sorted
+    want = np.asarray(pre, np.int64) * max(qp.n_post, 1) + np.asarray(post, np.int64)
+    pos = np.minimum(np.searchsorted(keys, want), max(keys.size - 1, 0))
+    found = (keys[pos] == want) if keys.size else np.zeros(want.shape, bool)
+    return np.where(found, q_w[pos] if keys.size else 0, 0).astype(np.int64), int(np.count_nonzero(found))
 
 
 def effective_neuron_params(qnet: QuantizedNetwork) -> dict[str, np.ndarray]:
@@ -34,10 +36,8 @@ def effective_neuron_params(qnet: QuantizedNetwork) -> dict[str, np.ndarray]:
     decay is then 1 to double precision) and a cleared current (factor 0) to ``dt / 800``
     (``exp(-800) == 0.0``).
     """
-    unity = 1 << _formats_int(qnet, "decay_bits")
-    du_off = int(qnet.formats.get("du_offset", DU_OFFSET))
-    dv_off = int(qnet.formats.get("dv_offset", DV_OFFSET))
-    vth_shift = _formats_int(qnet, "vth_shift")
+    fmt = qnet.number_format
+    unity, du_off, dv_off, vth_shift = fmt.decay_unity, DU_OFFSET, DV_OFFSET, fmt.vth_shift
     dt = float(qnet.dt)
     tau_m = tau_of_factor((unity - (qnet.dv + dv_off)) / unity, dt)
     tau_syn = tau_of_factor((unity - (qnet.du + du_off)) / unity, dt)
@@ -86,15 +86,15 @@ def dequantize(qnet: QuantizedNetwork, spec: NetworkSpec | TrainedNetwork) -> Ne
     for pop in spec.populations:
         sl = spec.population_slice(pop.name)
         populations.append(dataclasses.replace(pop, **{k: v[sl] for k, v in params.items()}))
-    u_shift = _formats_int(qnet, "u_shift")
+    u_shift = qnet.number_format.u_shift
     projections, new_weights = [], {}
     for proj in spec.projections:
         qp = qprojs[proj.name]
         post, pre = spec.global_indices(proj)
-        mant = qp.w_post_pre[post, pre].astype(np.int64)
-        if np.count_nonzero(qp.w_post_pre) != np.count_nonzero(mant):
+        mant, stored = _mantissas_at(qp, post, pre)
+        if qp.n_synapses != stored:
             raise QuantizationError("the quantized projection has weights where the spec has no synapse",
-                                    parameter=f"projections.{proj.name}", value=int(np.count_nonzero(qp.w_post_pre)),
+                                    parameter=f"projections.{proj.name}", value=qp.n_synapses,
                                     allowed=f"{proj.n_synapses} synapses", hint="pass the spec it was quantized from")
         w = single_spike_units(mant, qp.weight_exp) * 2.0 ** u_shift * qnet.v_scale
         new_weights[proj.name] = w

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .formats import FixedPointFormat
+from ..fixedpoint import NumberFormat
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class IntResult:
     zeroed: np.ndarray
 
 
-def quantize_vth(v_th: np.ndarray, v_scale: float, fmt: FixedPointFormat) -> IntResult:
+def quantize_vth(v_th: np.ndarray, v_scale: float, fmt: NumberFormat) -> IntResult:
     """Threshold mantissas: ``v_th = vth * 2**vth_shift * v_scale``, rounded, in ``[1, vth_max]``.
 
     A mantissa of 0 would fire at any positive ``v``: it is raised to 1 and flagged.
@@ -46,7 +46,7 @@ def quantize_vth(v_th: np.ndarray, v_scale: float, fmt: FixedPointFormat) -> Int
     return IntResult(value=value, exponent=None, effective=value * unit, saturated=saturated, zeroed=zeroed)
 
 
-def quantize_bias(bias: np.ndarray, v_scale: float, fmt: FixedPointFormat) -> IntResult:
+def quantize_bias(bias: np.ndarray, v_scale: float, fmt: NumberFormat) -> IntResult:
     """Bias mantissa and exponent per neuron: ``bias = bias_mant * 2**bias_exp * v_scale``.
 
     The exponent is the smallest in ``[0, bias_exp_max]`` at which the rounded mantissa fits
@@ -68,11 +68,12 @@ def quantize_bias(bias: np.ndarray, v_scale: float, fmt: FixedPointFormat) -> In
     return IntResult(value=mantissa, exponent=exponent, effective=effective, saturated=saturated, zeroed=zeroed)
 
 
-def quantize_refractory(refractory: np.ndarray, dt: float, fmt: FixedPointFormat) -> IntResult:
+def quantize_refractory(refractory: np.ndarray, dt: float, fmt: NumberFormat) -> IntResult:
     """Refractory steps ``rint(refractory / dt)`` in ``[0, refractory_max_steps]``."""
     r = np.asarray(refractory, dtype=np.float64)
     raw = np.rint(r / dt)
-    saturated = raw > fmt.refractory_max_steps
-    value = np.clip(raw, 0, fmt.refractory_max_steps).astype(np.int64)
+    top = fmt.refractory_max_steps or 0  # a profile that names no refractory counter has none
+    saturated = raw > top
+    value = np.clip(raw, 0, top).astype(np.int64)
     zeroed = (r > 0) & (value == 0)
     return IntResult(value=value, exponent=None, effective=value * dt, saturated=saturated, zeroed=zeroed)

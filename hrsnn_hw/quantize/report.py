@@ -272,7 +272,7 @@ class QuantizationReport:
                  f"{self.neuron_profiles.get('after')} after (limit {self.neuron_profiles.get('limit')}, "
                  f"{self.neuron_profiles.get('method')})",
                  f"worst-case |u|: {self.overflow.get('u_worst_units', 0):.4g} units of "
-                 f"{self.overflow.get('state_max')} (headroom x{_num(self.overflow.get('u_headroom'))})",
+                 f"{self.overflow.get('clip_limit')} (headroom x{_num(self.overflow.get('u_headroom'))})",
                  "", head, "-" * len(head)]
         for stats in self.parameters.values():
             unit = stats.unit

@@ -5,7 +5,7 @@ Automatic choice: the *finest* scale (smallest ``v_scale``, so thresholds, biase
 state carry the most integer precision) that still guarantees
 
 * every threshold fits its mantissa: ``v_th <= vth_max * 2**vth_shift * v_scale``;
-* ``u`` cannot wrap: the worst-case ``|u|`` (below) fits ``2**(state_bits-1) - 1`` units;
+* ``u`` cannot wrap: the worst-case ``|u|`` (below) fits ``clip_limit = 2**(state_bits-1) - 1`` units;
 * no weight saturates at the largest exponent;
 * no bias saturates at the largest bias exponent.
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spec import INPUT, NetworkSpec
-from .formats import FixedPointFormat
+from ..fixedpoint import NumberFormat
 from .weights import register_layout
 
 
@@ -95,7 +95,7 @@ def worst_case_v_negative(u_neg: np.ndarray, bias: np.ndarray, factor_v: np.ndar
     return out
 
 
-def v_scale_bounds(spec: NetworkSpec, fmt: FixedPointFormat, bits: int, sign_modes: dict[str, str],
+def v_scale_bounds(spec: NetworkSpec, fmt: NumberFormat, bits: int, sign_modes: dict[str, str],
                    u_worst_volts: float, v_th_loihi: np.ndarray | None = None) -> dict[str, float]:
     """Lower bounds on ``v_scale`` (volts per unit), one per constraint (see module docstring).
 
@@ -105,7 +105,7 @@ def v_scale_bounds(spec: NetworkSpec, fmt: FixedPointFormat, bits: int, sign_mod
     v_th = spec.loihi_threshold() if v_th_loihi is None else np.asarray(v_th_loihi, dtype=np.float64)
     bias = spec.neuron_param("bias")
     bounds = {"threshold": float(v_th.max()) / (fmt.vth_max * 2.0 ** fmt.vth_shift),
-              "u_overflow": float(u_worst_volts) / fmt.state_max}
+              "u_overflow": float(u_worst_volts) / fmt.clip_limit}
     weight_bound = 0.0
     for proj in spec.projections:
         if proj.n_synapses:

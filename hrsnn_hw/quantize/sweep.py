@@ -20,8 +20,7 @@ from ..profiles import HardwareProfile
 from ..spec import NetworkSpec
 from ..trained import TrainedNetwork
 from .core import _as_spec, quantize
-from .formats import FixedPointFormat
-from .network import QuantizedNetwork
+from ..fixedpoint import NumberFormat, QuantizedNetwork
 from .policy import QuantizationPolicy
 from .report import save_figure
 
@@ -204,7 +203,7 @@ def sweep(net: NetworkSpec | TrainedNetwork, profile: HardwareProfile | str,
         if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1):
             raise QuantizationError("K must be a positive integer or None", parameter="ks", value=k,
                                     allowed="integers >= 1, or None for no limit")
-    fmt = FixedPointFormat.from_profile(profile)
+    fmt = NumberFormat.from_profile(profile)
     rows = []
     for wb in bits_list:
         for k in ks:
@@ -224,6 +223,6 @@ def sweep(net: NetworkSpec | TrainedNetwork, profile: HardwareProfile | str,
                 for key, value in dict(evaluate(qnet)).items():
                     row[f"eval_{key}" if key in row else key] = value
             rows.append(row)
-    return SweepResult(name=spec.name, profile=fmt.profile_name, ks=ks, weight_bits=bits_list, rows=tuple(rows),
+    return SweepResult(name=spec.name, profile=fmt.profile, ks=ks, weight_bits=bits_list, rows=tuple(rows),
                        provenance={"policy": base.as_dict(), "spec": {"name": spec.name, "seed": spec.seed,
                                                                       "n_neurons": spec.n_neurons}})

@@ -19,10 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .formats import FixedPointFormat
-
-SIGN_MODES = ("excitatory", "inhibitory", "mixed")
-
+from ..fixedpoint import SIGN_MODES, NumberFormat, lava_effective_weights, truncation_bits
 
 @dataclass(frozen=True)
 class WeightResult:
@@ -61,10 +58,9 @@ class WeightResult:
         return int(top).bit_length()
 
 
-def register_layout(fmt: FixedPointFormat, bits: int, sign_mode: str) -> tuple[int, int, int]:
+def register_layout(fmt: NumberFormat, bits: int, sign_mode: str) -> tuple[int, int, int]:
     """(step, largest magnitude, truncated low bits) of the weight register for ``bits`` bits."""
-    mixed = int(sign_mode == "mixed")
-    truncated = fmt.weight_bits - bits + mixed
+    truncated = truncation_bits(sign_mode, bits, fmt)
     step = 1 << truncated
     max_mag = (((1 << fmt.weight_bits) - 1) // step) * step
     return step, max_mag, truncated
@@ -76,24 +72,13 @@ def single_spike_units(mantissa: np.ndarray, weight_exp: int) -> np.ndarray:
     return np.left_shift(m, weight_exp) if weight_exp >= 0 else np.right_shift(m, -weight_exp)
 
 
-def lava_truncation_is_noop(mantissa: np.ndarray, fmt: FixedPointFormat, bits: int, sign_mode: str) -> bool:
+def lava_truncation_is_noop(mantissa: np.ndarray, fmt: NumberFormat, bits: int, sign_mode: str) -> bool:
     """True if Lava's Dense (clip to the register, drop the low bits) leaves ``mantissa`` unchanged."""
     m = np.asarray(mantissa, dtype=np.int64)
-    _, _, truncated = register_layout(fmt, bits, sign_mode)
-    top = (1 << fmt.weight_bits) - 1
-    if sign_mode == "excitatory":
-        in_range = bool(np.all((m >= 0) & (m <= top)))
-        mag = m
-    elif sign_mode == "inhibitory":
-        in_range = bool(np.all((m <= 0) & (m >= -top)))
-        mag = -m
-    else:
-        in_range = bool(np.all((m >= -(1 << fmt.weight_bits)) & (m <= top)))
-        mag = m
-    return in_range and bool(np.array_equal((mag >> truncated) << truncated, mag))
+    return bool(np.array_equal(lava_effective_weights(m, sign_mode, bits, fmt), m))
 
 
-def choose_weight_exp(max_abs_units: float, fmt: FixedPointFormat, step: int, max_mag: int) -> tuple[int, bool]:
+def choose_weight_exp(max_abs_units: float, fmt: NumberFormat, step: int, max_mag: int) -> tuple[int, bool]:
     """Smallest exponent in the profile's range at which the largest weight does not overflow.
 
     ``max_abs_units`` is the largest ``|w| / (v_scale 2**u_shift)``. Returns the exponent and
@@ -107,7 +92,7 @@ def choose_weight_exp(max_abs_units: float, fmt: FixedPointFormat, step: int, ma
     return fmt.weight_exp_max, True
 
 
-def quantize_weights(weight: np.ndarray, sign_mode: str, v_scale: float, fmt: FixedPointFormat,
+def quantize_weights(weight: np.ndarray, sign_mode: str, v_scale: float, fmt: NumberFormat,
                      bits: int) -> WeightResult:
     """Quantize one projection's weights (volts, one per synapse).
 
@@ -119,7 +104,7 @@ def quantize_weights(weight: np.ndarray, sign_mode: str, v_scale: float, fmt: Fi
         ``"excitatory"``, ``"inhibitory"`` or ``"mixed"``.
     v_scale : float
         Volts per integer unit of ``u``.
-    fmt : FixedPointFormat
+    fmt : NumberFormat
         Target formats.
     bits : int
         Effective mantissa bits (1 .. ``fmt.weight_bits``).

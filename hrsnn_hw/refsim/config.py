@@ -22,6 +22,12 @@ TARGETS = ("numpy", "cython", "cpp_standalone")
 #: ~5x faster per step (27k vs 5.7k steps/s, benchmarks/bench_refsim.py) but its first compile
 #: takes 30-50 s on a cold cache; 150k steps is ~25 s on numpy.
 AUTO_CYTHON_STEPS = 150_000
+#: Neuron-steps (neurons x lanes x steps) above which ``auto`` picks cython whatever the number
+#: of sequential steps: the numpy target's per-element cost dominates large networks. Measured
+#: (hrsnn scaled to N = 4,000, 16 samples x 200 steps = 1.3e7 neuron-steps, loaded 2-core machine):
+#: numpy 4.0 s, cython 1.6 s (compile cached), cpp_standalone 2.1 s (build cached). Below ~5e6 the
+#: cython run saves less than its first compile (30-50 s, once per machine) costs.
+AUTO_CYTHON_NEURON_STEPS = 5_000_000
 
 
 class SimulatorConfigError(HrsnnError, ValueError):
@@ -90,19 +96,24 @@ class SimulatorConfig:
         return default_cache_root() / f"brian2_{self.target}"
 
     @classmethod
-    def auto(cls, sequential_steps: int = 0, **kwargs: Any) -> "SimulatorConfig":
-        """Pick a target for a workload: cython for long sequential runs when it can compile.
+    def auto(cls, sequential_steps: int = 0, *, neuron_steps: int = 0, **kwargs: Any) -> "SimulatorConfig":
+        """Pick a target for a workload by its size: cython for long sequential runs or large
+        networks, when it can compile (its compile cache is kept between runs); numpy otherwise.
 
         Parameters
         ----------
         sequential_steps : int
             Time steps the run has to go through one after another (a training epoch is
             the sum of its sample lengths times the number of epochs).
+        neuron_steps : int
+            Neuron updates of the whole run (neurons x samples x steps): large networks pay for
+            a compile even when the run is short.
         **kwargs
             Other :class:`SimulatorConfig` fields.
         """
         target = "numpy"
-        if sequential_steps > AUTO_CYTHON_STEPS and _compiler_available():
+        big = sequential_steps > AUTO_CYTHON_STEPS or neuron_steps > AUTO_CYTHON_NEURON_STEPS
+        if big and _compiler_available():
             try:
                 import Cython  # noqa: F401  (only asking whether it is there)
                 target = "cython"

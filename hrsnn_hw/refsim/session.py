@@ -9,6 +9,9 @@ traceback from deep inside the code generator.
 from __future__ import annotations
 
 import contextlib
+import gc
+import hashlib
+import json
 import logging
 import time
 from pathlib import Path
@@ -22,7 +25,7 @@ except ImportError:  # pragma: no cover - not on Windows; builds are then not se
 from ..errors import BackendError, HrsnnError
 from .config import SimulatorConfig
 
-__all__ = ["BrianSession", "brian_session", "import_brian2"]
+__all__ = ["BrianSession", "brian_session", "import_brian2", "shape_key"]
 
 _PREF_KEYS = ("codegen.target", "codegen.runtime.cython.cache_dir", "devices.cpp_standalone.openmp_threads",
               "codegen.cpp.extra_compile_args_gcc")
@@ -111,8 +114,21 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+def shape_key(**shape) -> str:
+    """A short digest of everything that shapes the generated code of a run (sizes, counts, steps).
+
+    Runs with the same key generate the same C++ source and differ only in data (Brian2
+    writes arrays set from Python as files read at run time), so a standalone build directory
+    per key is compiled once and reused: Brian2 rewrites only changed files and ``make``
+    recompiles nothing.
+    """
+    text = json.dumps({k: shape[k] for k in sorted(shape)}, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
 @contextlib.contextmanager
-def brian_session(config: SimulatorConfig, what: str = "simulation") -> Iterator[BrianSession]:
+def brian_session(config: SimulatorConfig, what: str = "simulation", *,
+                  shape: str | None = None) -> Iterator[BrianSession]:
     """Run Brian2 code under ``config`` and leave Brian2's global state as it was.
 
     Parameters
@@ -121,6 +137,10 @@ def brian_session(config: SimulatorConfig, what: str = "simulation") -> Iterator
         Target, cache directory and threads.
     what : str
         Short description used in error messages (``"training"``, ``"simulation"``).
+    shape : str, optional
+        :func:`shape_key` of the run: the standalone target then builds in a directory of its
+        own per shape (``cache_dir/<shape>``), kept between runs, so a network of a shape seen
+        before is not recompiled.
 
     Raises
     ------
@@ -137,6 +157,8 @@ def brian_session(config: SimulatorConfig, what: str = "simulation") -> Iterator
     brian_logger.setLevel(logging.ERROR)
     directory = config.resolved_cache_dir()
     standalone = config.target == "cpp_standalone"
+    if standalone and shape:
+        directory = directory / f"shape_{shape}"
     stack = contextlib.ExitStack()
     device_set = False
     try:
@@ -151,6 +173,10 @@ def brian_session(config: SimulatorConfig, what: str = "simulation") -> Iterator
                 cython_dir.mkdir(parents=True, exist_ok=True)
                 prefs["codegen.runtime.cython.cache_dir"] = str(cython_dir)
             if standalone:
+                # Brian2 names objects uniquely among the *live* ones ("..._codeobject_1" while an
+                # earlier run's objects await collection): collect them so a shape generates the
+                # same source every time and its build is reused.
+                gc.collect()
                 directory.mkdir(parents=True, exist_ok=True)
                 # Two processes building into one directory would corrupt each other's project.
                 stack.enter_context(_file_lock(directory / ".hrsnn_hw.lock"))

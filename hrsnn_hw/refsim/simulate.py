@@ -10,7 +10,7 @@ from ..records import SpikeRecord
 from .build import build_network, check_compiled, collect_spikes, collect_states, run_steps
 from .config import SimulatorConfig
 from .inputs import as_spec, check_inputs, versions
-from .session import brian_session
+from .session import brian_session, shape_key
 from .timeline import batched_timeline, sequential_timeline
 
 __all__ = ["simulate"]
@@ -65,7 +65,12 @@ def simulate(spec: Any, input_spikes: Any, sample_lengths: Any = None, *,
     t0 = time.perf_counter()
     build_time = 0.0
     if timeline.total_steps > 0:
-        with brian_session(config, "simulation") as session:
+        # one standalone build per code shape, reused by every run of that shape
+        shape = shape_key(what="simulate", n_neurons=spec.n_neurons, n_input=spec.n_input, dt=spec.dt,
+                          lanes=timeline.n_lanes, steps=timeline.total_steps, segments=timeline.n_segments,
+                          synapses=[p.n_synapses for p in spec.projections], input_events=int(np.count_nonzero(x)),
+                          stdp=[r.projection for r in spec.stdp] if plasticity else [], states=record_states)
+        with brian_session(config, "simulation", shape=shape) as session:
             built = build_network(session.b2, spec, timeline, x, lengths, plastic=plasticity,
                                   record_states=record_states)
             run_steps(session.b2, built, timeline.total_steps, spec.dt)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..io import PathLike, to_jsonable, write_json_atomic
+from .connect import bernoulli_pairs
 from .distributions import field_rng, is_heterogeneous, mean_of, sample
 from .model import (INPUT, NEURON_FIELDS, SPEC_FORMAT, SPEC_VERSION, STDP_FIELDS, NetworkSpec,
                     Population, Projection, StdpRule)
@@ -153,11 +154,9 @@ def build_spec(design: Mapping[str, Any], *, n_input: int | None = None, seed: i
                                  f"{path}.weight_scale")
         else:
             autapses = bool(ptab.get("autapses", False))
-            rng = field_rng(spec_seed, f"{path}.mask")
-            mask = rng.random((sizes[post], sizes[pre])) < p
-            if pre == post and not autapses:
-                np.fill_diagonal(mask, False)
-            post_idx, pre_idx = np.nonzero(mask)
+            # O(synapses): no n_post x n_pre mask (see hrsnn_hw.spec.connect)
+            post_idx, pre_idx = bernoulli_pairs(field_rng(spec_seed, f"{path}.connect"), sizes[post], sizes[pre], p,
+                                                exclude_diagonal=pre == post and not autapses)
             magnitude = sample(weight_desc, post_idx.size, spec_seed, f"{path}.weight")
             if (magnitude < 0).any():
                 i = int(np.argmax(magnitude < 0))

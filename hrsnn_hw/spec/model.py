@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
+import scipy.sparse
 
 from ..errors import SpecError
 from ..arrays import frozen_array as _frozen
@@ -236,23 +237,32 @@ class NetworkSpec:
             pre = proj.pre_index + self.population_slice(proj.pre).start
         return post.astype(np.int64), pre.astype(np.int64)
 
-    def recurrent_weights(self) -> np.ndarray:
-        """Dense ``w_rec_post_pre`` (n_neurons, n_neurons), volts."""
-        out = np.zeros((self.n_neurons, self.n_neurons))
+    def _weights(self, from_input: bool) -> scipy.sparse.csr_matrix:
+        posts, pres, ws = [], [], []
         for proj in self.projections:
-            if proj.pre != INPUT:
+            if (proj.pre == INPUT) == from_input:
                 post, pre = self.global_indices(proj)
-                out[post, pre] += proj.weight
+                posts.append(post)
+                pres.append(pre)
+                ws.append(proj.weight)
+        shape = (self.n_neurons, self.n_input if from_input else self.n_neurons)
+        cat = (lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype))
+        # a pair reached by two projections holds the sum of their weights
+        out = scipy.sparse.csr_matrix((cat(ws, np.float64), (cat(posts, np.int64), cat(pres, np.int64))),
+                                      shape=shape)
+        out.sum_duplicates()
         return out
 
-    def input_weights(self) -> np.ndarray:
-        """Dense ``w_in_post_pre`` (n_neurons, n_input), volts."""
-        out = np.zeros((self.n_neurons, self.n_input))
-        for proj in self.projections:
-            if proj.pre == INPUT:
-                post, pre = self.global_indices(proj)
-                out[post, pre] += proj.weight
-        return out
+    def recurrent_weights(self) -> scipy.sparse.csr_matrix:
+        """``w_rec_post_pre`` (n_neurons, n_neurons), volts, as a scipy sparse CSR matrix (O(synapses)).
+
+        Use ``.toarray()`` for a dense copy of a small network.
+        """
+        return self._weights(from_input=False)
+
+    def input_weights(self) -> scipy.sparse.csr_matrix:
+        """``w_in_post_pre`` (n_neurons, n_input), volts, as a scipy sparse CSR matrix (O(synapses))."""
+        return self._weights(from_input=True)
 
     # --- derivation ------------------------------------------------------------------
     def with_weights(self, weights: Mapping[str, np.ndarray]) -> "NetworkSpec":

@@ -166,7 +166,7 @@ def verify(network, input_spikes, sample_lengths=None, *, rungs: Iterable[int] |
     -------
     VerificationReport
     """
-    from ..quantize.network import QuantizedNetwork
+    from ..fixedpoint import QuantizedNetwork
     if not isinstance(network, QuantizedNetwork):
         raise DataError("verify() checks a quantized network", parameter="network", value=type(network).__name__,
                         allowed="QuantizedNetwork", hint="quantize the network first")

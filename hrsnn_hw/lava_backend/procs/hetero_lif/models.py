@@ -9,7 +9,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from hrsnn_hw.golden.formats import FixedFormat
+from hrsnn_hw.fixedpoint import NumberFormat
 from hrsnn_hw.golden.kernel import NeuronParams, lif_step, lif_step_float, neuron_params
 
 from hrsnn_hw.lava_backend.procs.hetero_lif.process import HeteroLIF
@@ -20,7 +20,7 @@ class _HeteroLifBase(PyLoihiProcessModel):
 
     def __init__(self, proc_params) -> None:
         super().__init__(proc_params)
-        self._fmt = FixedFormat(**self.proc_params["number_format"])
+        self._fmt = NumberFormat(**self.proc_params["number_format"])
         self._reset_steps = frozenset(self.proc_params["reset_steps"])
         self._params: NeuronParams | None = None
 

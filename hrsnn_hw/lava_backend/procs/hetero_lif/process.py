@@ -15,7 +15,7 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess, LogConfig
 from lava.magma.core.process.variable import Var
 
-from hrsnn_hw.golden.formats import FixedFormat
+from hrsnn_hw.fixedpoint import NumberFormat
 
 
 class HeteroLIF(AbstractProcess):
@@ -28,7 +28,7 @@ class HeteroLIF(AbstractProcess):
     du, dv, vth, bias_mant, bias_exp, refractory_steps : array_like, shape (N,)
         Per-neuron parameters (see :mod:`hrsnn_hw.golden.kernel` for the arithmetic).
     number_format : dict
-        :meth:`hrsnn_hw.golden.formats.FixedFormat.as_dict` of the network (bit widths, shifts).
+        :meth:`hrsnn_hw.fixedpoint.NumberFormat.as_dict` of the network (bit widths, shifts).
     reset_steps : sequence of int, optional
         Lava time steps (1-based) at which the neurons reset and stay silent.
     u, v : array_like, optional
@@ -40,7 +40,7 @@ class HeteroLIF(AbstractProcess):
                  name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None) -> None:
         reset_steps = tuple(sorted(int(s) for s in reset_steps))
         # fail here, in the caller's process, rather than inside a Lava worker
-        number_format = FixedFormat(**dict(number_format)).as_dict()
+        number_format = NumberFormat(**dict(number_format)).as_dict()
         super().__init__(shape=shape, number_format=dict(number_format), reset_steps=reset_steps,
                          name=name, log_config=log_config)
         self.a_in = InPort(shape=shape)
