@@ -91,7 +91,8 @@ class OpCounts:
         :data:`CORE_EVENTS`, mean per inference (empty arrays without a placement;
         ``neurons`` is the number of neurons on each core).
     core_steps : dict of str to ndarray of int32, shape (n_samples, n_steps, n_cores)
-        :data:`CORE_STEP_EVENTS` of every valid step (zero in padding; empty without a placement).
+        :data:`CORE_STEP_EVENTS` of every valid step (zero in padding; empty without a placement
+        or when not asked for).
     n_cores, n_tiles, n_chips, cores_per_chip : int
         From the placement (0 without one).
     placement_profile : str
@@ -333,7 +334,8 @@ def _per_core_sum(raster: np.ndarray, core: np.ndarray, n_cores: int) -> np.ndar
 
 def count_ops(record: SpikeRecord, qnet, placement: Placement | None = None, *,
               input_spikes: np.ndarray | None = None, active: np.ndarray | None = None,
-              active_definition: str | None = None, learning_projections: Sequence[str] = ()) -> OpCounts:
+              active_definition: str | None = None, learning_projections: Sequence[str] = (),
+              core_steps: bool = True) -> OpCounts:
     """Count the events of every inference in ``record`` on ``qnet`` (mapped by ``placement``).
 
     Parameters
@@ -355,6 +357,9 @@ def count_ops(record: SpikeRecord, qnet, placement: Placement | None = None, *,
         What ``active`` holds (default :data:`ACTIVE_REPORTED`).
     learning_projections : sequence of str
         Projections whose synapses learn during the run (empty for frozen inference).
+    core_steps : bool
+        Tabulate the per (sample, step, core) counts the compute-bound time model reads (skip
+        them for a chip without per-op times).
 
     Returns
     -------
@@ -442,18 +447,20 @@ def count_ops(record: SpikeRecord, qnet, placement: Placement | None = None, *,
 
     src_total = np.rint(np.asarray(ev.sum(axis=0)).ravel()).astype(np.int64)
     per_core: dict[str, np.ndarray] = {k: np.zeros(n_cores) for k in CORE_EVENTS}
+    want_core_steps = core_steps
     core_steps = {k: np.zeros((0, 0, 0), np.int32) for k in CORE_STEP_EVENTS}
     if rt is not None:
         core = placement.neuron_core
         src_core = placement.source_core()
         on_core = src_core >= 0
-        valid3 = _valid_mask(lengths, t_total)[:, :, None]
-        core_steps = {"active": _per_core_sum(active, core, n_cores),
-                      "spikes": _per_core_sum(record.spikes & valid3, core, n_cores)}
-        for name, mat in (("messages_out", rt.out_by_core), ("messages_in", rt.dest),
-                          ("synaptic_ops_in", rt.syn_to_core)):
-            core_steps[name] = np.rint((ev @ mat.astype(np.float32)).toarray()).astype(np.int32).reshape(
-                b_total, t_total, n_cores)
+        if want_core_steps:
+            valid3 = _valid_mask(lengths, t_total)[:, :, None]
+            core_steps = {"active": _per_core_sum(active, core, n_cores),
+                          "spikes": _per_core_sum(record.spikes & valid3, core, n_cores)}
+            for name, mat in (("messages_out", rt.out_by_core), ("messages_in", rt.dest),
+                              ("synaptic_ops_in", rt.syn_to_core)):
+                core_steps[name] = np.rint((ev @ mat.astype(np.float32)).toarray()).astype(np.int32).reshape(
+                    b_total, t_total, n_cores)
         active_total = active.sum(axis=(0, 1), dtype=np.int64)
         per_core["neurons"] = np.bincount(core, minlength=n_cores).astype(np.float64)
         per_core["synaptic_ops"] = np.asarray(rt.syn_to_core.T @ src_total).ravel() * scale

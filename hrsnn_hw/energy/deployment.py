@@ -64,8 +64,9 @@ class Deployment:
     def count(self, record: SpikeRecord, *, active: np.ndarray | None = None, active_definition: str | None = None,
               learning_projections: Sequence[str] = ()) -> OpCounts:
         """Count the events of ``record`` on this deployment (see :func:`hrsnn_hw.counting.count_ops`)."""
+        from .timing import has_compute_model
         return count_ops(record, self.network, self.placement, active=active, active_definition=active_definition,
-                         learning_projections=learning_projections)
+                         learning_projections=learning_projections, core_steps=has_compute_model(self.profile))
 
     def price(self, counts: OpCounts, *, static: str = "chip", time_per_step: str | float = "auto") -> EnergyReport:
         """Price counts made on this deployment (see :func:`hrsnn_hw.energy.estimate_energy`)."""

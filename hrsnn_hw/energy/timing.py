@@ -72,9 +72,10 @@ def compute_times(counts: OpCounts, profile: HardwareProfile, prices: dict, note
         raise ProfileError("the profile gives no per-op times to derive a compute-bound time from",
                            parameter="timing.neuron_active_time", value=profile.name,
                            hint="use time='real_time' or a number of seconds per step")
-    if not counts.n_cores:
-        raise HrsnnError("the compute-bound time needs per-core counts (count with a placement)",
-                         parameter="counts", value="no placement", hint="map the network first (Deployment.map)")
+    if not counts.n_cores or counts.core_steps["active"].shape[0] != counts.n_samples:
+        raise HrsnnError("the compute-bound time needs per-core step counts (count with a placement)",
+                         parameter="counts", value="no per-core step counts",
+                         hint="map the network first (Deployment.map) and count with core_steps=True")
     t = {k: _price(profile, k, prices) for k in COMPUTE_KEYS}
     for k in COMPUTE_KEYS:
         if not profile.has("timing", k):
@@ -125,7 +126,7 @@ def step_times(counts: OpCounts, profile: HardwareProfile, mode: str | float = "
         raise HrsnnError("unknown time-per-step mode", parameter="time_per_step", value=mode,
                          allowed=f"one of {list(TIME_MODES)} or a number of seconds")
     compute = None
-    if has_compute_model(profile) and counts.n_cores:
+    if has_compute_model(profile) and counts.n_cores and counts.core_steps["active"].shape[0] == counts.n_samples:
         compute = compute_times(counts, profile, prices, notes if chosen == "compute" else [])
     if chosen == "given":
         wall = np.tile(steps * float(mode), (3, 1))

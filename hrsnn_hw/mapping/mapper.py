@@ -126,8 +126,10 @@ def _greedy(order: np.ndarray, syn: _Synapses, prof: np.ndarray, vth: np.ndarray
             reason = "neuron_profiles_per_core"
         elif v_i not in vths and len(vths) + 1 > max_vth:
             reason = "threshold_profiles_per_core"
-        elif n_src + int(np.count_nonzero(stamp[srcs] != core)) > max_in:
-            reason = "input_axons_per_core"
+        else:
+            new = srcs[stamp[srcs] != core]          # sources this core does not receive yet
+            if n_src + new.size > max_in:
+                reason = "input_axons_per_core"
         if reason is not None:
             if core >= 0:
                 close()
@@ -135,7 +137,7 @@ def _greedy(order: np.ndarray, syn: _Synapses, prof: np.ndarray, vth: np.ndarray
             core += 1
             cnt = mem = n_src = 0
             profs, vths = set(), set()
-        new = srcs[stamp[srcs] != core]
+            new = srcs                                 # a fresh core receives none yet
         stamp[new] = core
         n_src += int(new.size)
         core_of[i] = core
