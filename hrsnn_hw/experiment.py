@@ -5,7 +5,7 @@ ablation, the optimiser's objective, the pipeline). The simulator is a parameter
 (:class:`Simulator`): the Brian2 float reference by default, or any callable that maps an
 input raster to a :class:`~hrsnn_hw.records.SpikeRecord` (the fixed-point golden model, Lava).
 
-Definitions (see ``../shared/docs/hrsnn-model.md``):
+Definitions (after Chakraborty & Mukhopadhyay, ICLR 2023, and Jaeger 2001 for MC):
 
 * memory capacity MC: the trained network is driven by i.i.d. uniform input u(t), one value
   per frame, thermometer-coded onto the network's input channels (deterministic, so encoder
@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from . import artifacts
+from .arrays import frozen_array
 from .encoding import EncodedInput, encode
-from .errors import DataError
+from .errors import ArtifactError, DataError
+from .io import to_jsonable
 from .records import SpikeRecord
 from .spec import NetworkSpec, build_spec, read_spec_file
 from .tasks import load_task
@@ -212,8 +216,164 @@ def measure_memory(simulator: Simulator, n_input: int, config: ExperimentConfig,
             "record": record}
 
 
-def measure_task(simulator: Simulator, prepared: PreparedTask) -> dict:
-    """Task metric of a frozen network: readout fitted on train features, scored on test."""
+#: Keys of :func:`measure_memory`'s result that are fields of :class:`MemoryMeasurement`.
+_MEMORY_FIELDS = ("mc", "mc_per_delay", "activity", "mc_total_spikes", "mc_steps")
+
+
+@artifacts.node("hrsnn_hw.MemoryMeasurement")
+@dataclass(frozen=True)
+class MemoryMeasurement:
+    """What the memory-capacity run of a frozen network measured.
+
+    Attributes
+    ----------
+    mc : float
+        Memory capacity (sum of ``mc_per_delay``, as the protocol defines it).
+    mc_per_delay : ndarray of float64, shape (K,)
+        Held-out r^2 for delays 1..K.
+    activity : float
+        Spikes per neuron per step during the MC drive (the activity E is computed with).
+    total_spikes, steps : int
+        Spikes and simulated steps of the MC drive.
+    details : mapping
+        Further figures of the MC protocol (JSON-like values or arrays), by name.
+    """
+
+    mc: float
+    mc_per_delay: np.ndarray
+    activity: float
+    total_spikes: int
+    steps: int
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mc_per_delay", frozen_array(self.mc_per_delay, np.float64))
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+        if self.mc_per_delay.ndim != 1:
+            raise ArtifactError("mc_per_delay must be 1-D", parameter="mc_per_delay", value=self.mc_per_delay.shape)
+        if not (np.isfinite(self.activity) and self.activity >= 0):
+            raise ArtifactError("activity must be a finite number >= 0", parameter="activity", value=self.activity)
+
+
+@artifacts.node("hrsnn_hw.TaskMeasurement")
+@dataclass(frozen=True)
+class TaskMeasurement:
+    """The task metric of a frozen network (readout fitted on the train split, scored on test).
+
+    Attributes
+    ----------
+    task, kind : str
+        Task name and ``"classification"`` or ``"prediction"``.
+    metric_name : str
+        ``"accuracy"`` or ``"nrmse"``.
+    higher_is_better : bool
+    metric, train_metric : float
+        Test and training value of the metric.
+    activity : float
+        Spikes per neuron per step on the test split.
+    spikes_per_inference, steps_per_inference : float
+        Mean spikes and steps per test sample.
+    y_pred : ndarray
+        The readout's test predictions (labels, or the scored frames' predicted values).
+    horizon : int
+        Prediction horizon in frames (0 for classification).
+    """
+
+    task: str
+    kind: str
+    metric_name: str
+    higher_is_better: bool
+    metric: float
+    train_metric: float
+    activity: float
+    spikes_per_inference: float
+    steps_per_inference: float
+    y_pred: np.ndarray
+    horizon: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "y_pred", frozen_array(self.y_pred))
+        if self.kind not in ("classification", "prediction"):
+            raise ArtifactError("unknown task kind", parameter="kind", value=self.kind,
+                                allowed="'classification' or 'prediction'")
+
+
+@artifacts.artifact("hrsnn_hw.Measurement", 1)
+@dataclass(frozen=True)
+class Measurement:
+    """MC, activity, E and the task metric of one frozen network on one seed.
+
+    Attributes
+    ----------
+    memory : MemoryMeasurement
+    task : TaskMeasurement
+    seed : int
+        Seed of the MC drive (the network's seed is the caller's).
+    backend : str
+        Simulator that produced the records (``"brian2"``, ``"golden"``, ...), when it says.
+    """
+
+    memory: MemoryMeasurement
+    task: TaskMeasurement
+    seed: int
+    backend: str = ""
+
+    @property
+    def mc(self) -> float:
+        return self.memory.mc
+
+    @property
+    def activity(self) -> float:
+        """Spikes per neuron per step under the MC drive."""
+        return self.memory.activity
+
+    @property
+    def efficiency(self) -> float:
+        """E = MC / activity (NaN for a silent network: never infinite)."""
+        return float(spike_efficiency(self.memory.mc, self.memory.activity, on_zero="nan"))
+
+    def scalars(self) -> dict[str, Any]:
+        """The JSON-friendly numbers every report and the optimiser read, by their flat names
+        (the MC protocol's scalar and table-valued details included; its curves are not)."""
+        t = self.task
+        out = {"mc": self.memory.mc, "activity": self.memory.activity, "efficiency": self.efficiency,
+               "task_metric": t.metric, "task_metric_name": t.metric_name, "higher_is_better": t.higher_is_better,
+               "train_metric": t.train_metric, "task_activity": t.activity,
+               "spikes_per_inference": t.spikes_per_inference, "steps_per_inference": t.steps_per_inference}
+        for key, value in self.memory.details.items():
+            if key not in out and (isinstance(value, (bool, int, float, str, np.number)) or isinstance(value, Mapping)):
+                out[key] = to_jsonable(value)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """:meth:`scalars` plus the per-delay MC curve, the MC protocol's details and the predictions
+        (plain JSON types)."""
+        out = self.scalars()
+        out["mc_per_delay"] = self.memory.mc_per_delay.tolist()
+        out["mc_details"] = to_jsonable(dict(self.memory.details))
+        out["y_pred"] = self.task.y_pred.tolist()
+        return out
+
+
+@dataclass(frozen=True)
+class MeasurementRecords:
+    """The spike records a :class:`Measurement` was computed from (each saves itself)."""
+
+    memory: SpikeRecord | None
+    train: SpikeRecord
+    test: SpikeRecord
+
+
+def _memory_measurement(memory: Mapping[str, Any]) -> tuple["MemoryMeasurement", SpikeRecord | None]:
+    """The typed form of :func:`measure_memory`'s result: its named numbers become fields, every
+    other entry (protocol-specific figures) goes into ``details``."""
+    details = {k: v for k, v in memory.items() if k not in _MEMORY_FIELDS and k != "record"}
+    return MemoryMeasurement(mc=float(memory["mc"]), mc_per_delay=np.asarray(memory["mc_per_delay"], dtype=np.float64),
+                             activity=float(memory["activity"]), total_spikes=int(memory["mc_total_spikes"]),
+                             steps=int(memory["mc_steps"]), details=details), memory.get("record")
+
+
+def _run_task(simulator: Simulator, prepared: PreparedTask) -> tuple["TaskMeasurement", SpikeRecord, SpikeRecord]:
     cfg = prepared.config
     task = prepared.task
     rec_train = simulator(prepared.train.spikes, prepared.train.sample_lengths)
@@ -222,9 +382,7 @@ def measure_task(simulator: Simulator, prepared: PreparedTask) -> dict:
         f_tr = binned_counts(rec_train, cfg.n_bins)
         f_te = binned_counts(rec_test, cfg.n_bins)
         res = evaluate_classification(f_tr, task.y_train, f_te, task.y_test, readout=cfg.readout)
-        metric = {"task_metric": float(res["accuracy"]), "task_metric_name": "accuracy",
-                  "higher_is_better": True, "train_metric": float(res["train_accuracy"]),
-                  "y_pred": np.asarray(res["y_pred"])}
+        metric, name, higher, train_metric = res["accuracy"], "accuracy", True, res["train_accuracy"]
     else:
         tau = float(cfg.steps_per_frame)
         f_tr = frame_states(rec_train, cfg.steps_per_frame, tau)
@@ -232,36 +390,56 @@ def measure_task(simulator: Simulator, prepared: PreparedTask) -> dict:
         washout = int(task.metadata.get("suggested_washout", 0))
         res = evaluate_prediction(f_tr, task.y_train, f_te, task.y_test, task.horizon, washout=washout,
                                   len_train=task.len_train, len_test=task.len_test)
-        metric = {"task_metric": float(res["nrmse"]), "task_metric_name": "nrmse", "higher_is_better": False,
-                  "train_metric": float(res["train_nrmse"]), "horizon": int(task.horizon),
-                  "y_pred": np.asarray(res["y_pred"])}
-    metric.update({"task_activity": rec_test.activity(),
-                   "spikes_per_inference": float(rec_test.total_spikes_per_sample().mean()),
-                   "steps_per_inference": float(rec_test.sample_lengths.mean()),
-                   "record_train": rec_train, "record_test": rec_test})
-    return metric
+        metric, name, higher, train_metric = res["nrmse"], "nrmse", False, res["train_nrmse"]
+    result = TaskMeasurement(task=task.name, kind=task.kind, metric_name=name, higher_is_better=higher,
+                             metric=float(metric), train_metric=float(train_metric),
+                             activity=rec_test.activity(),
+                             spikes_per_inference=float(rec_test.total_spikes_per_sample().mean()),
+                             steps_per_inference=float(rec_test.sample_lengths.mean()),
+                             y_pred=np.asarray(res["y_pred"]), horizon=int(task.horizon))
+    return result, rec_train, rec_test
 
 
-def measure(simulator: Simulator, prepared: PreparedTask, seed: int) -> dict:
-    """MC, activity, E and the task metric of one frozen network (records included)."""
-    memory = measure_memory(simulator, prepared.n_input, prepared.config, seed)
-    task = measure_task(simulator, prepared)
-    efficiency = spike_efficiency(memory["mc"], memory["activity"], on_zero="nan")
-    return {**memory, **task, "efficiency": float(efficiency)}
+def measure_task(simulator: Simulator, prepared: PreparedTask) -> "TaskMeasurement":
+    """Task metric of a frozen network: readout fitted on train features, scored on test."""
+    return _run_task(simulator, prepared)[0]
 
 
-PUBLIC_KEYS = ("mc", "activity", "efficiency", "task_metric", "task_metric_name", "higher_is_better",
-               "train_metric", "task_activity", "spikes_per_inference", "steps_per_inference")
+def measure_with_records(simulator: Simulator, prepared: PreparedTask,
+                         seed: int) -> tuple["Measurement", "MeasurementRecords"]:
+    """:func:`measure` plus the spike records it was computed from (MC drive, train, test)."""
+    memory, mc_record = _memory_measurement(measure_memory(simulator, prepared.n_input, prepared.config, seed))
+    task, rec_train, rec_test = _run_task(simulator, prepared)
+    backend = str(rec_test.provenance.get("backend", "")) if isinstance(rec_test.provenance, Mapping) else ""
+    return (Measurement(memory=memory, task=task, seed=int(seed), backend=backend),
+            MeasurementRecords(memory=mc_record, train=rec_train, test=rec_test))
 
 
-def public(metrics: Mapping[str, Any]) -> dict:
-    """The JSON-friendly scalar part of :func:`measure`'s result."""
-    return {k: metrics[k] for k in PUBLIC_KEYS if k in metrics}
+def measure(simulator: Simulator, prepared: PreparedTask, seed: int) -> "Measurement":
+    """MC, activity, E and the task metric of one frozen network (see :class:`Measurement`)."""
+    return measure_with_records(simulator, prepared, seed)[0]
+
+
+#: Control networks :func:`evaluate_design` can measure beside the trained one.
+CONTROLS = ("untrained", "shuffled")
+
+
+def shuffle_plastic_weights(spec: NetworkSpec, seed: int) -> NetworkSpec:
+    """``spec`` with the weights of every STDP projection permuted across its synapses.
+
+    Keeps each projection's weight distribution (and so its mean drive) and destroys which
+    synapse learned what: the control that tells learned structure from learned statistics.
+    Deterministic for ``seed``.
+    """
+    rng = np.random.default_rng([int(seed), 0x5EED])
+    plastic = {rule.projection for rule in spec.stdp}
+    return spec.with_weights({p.name: rng.permutation(p.weight) for p in spec.projections if p.name in plastic})
 
 
 def evaluate_design(design: str | Mapping[str, Any], task: str = "japanese_vowels", *, seed: int = 0,
                     quick: bool = False, profile: str | None = None, epochs: int | None = None,
-                    config: ExperimentConfig | None = None, progress: bool = False) -> dict:
+                    config: ExperimentConfig | None = None, progress: bool = False,
+                    controls: tuple[str, ...] = ()) -> dict:
     """Sample, train (Brian2, STDP) and measure a design; the optimiser's objective.
 
     Parameters
@@ -279,13 +457,21 @@ def evaluate_design(design: str | Mapping[str, Any], task: str = "japanese_vowel
         test split and price it: ``energy_per_inference_J``.
     epochs : int, optional
         Override the number of STDP epochs.
+    config : ExperimentConfig, optional
+        The whole measurement configuration (then ``task`` and ``quick`` are not used).
+    controls : tuple of str
+        Also measure control networks of the same seed: ``"untrained"`` (the network before
+        STDP) and ``"shuffled"`` (the trained weights of every plastic projection permuted
+        across its synapses: the learned weight distribution without its learned structure).
+        Both need ``epochs >= 1``.
 
     Returns
     -------
     dict
-        ``mc``, ``activity``, ``efficiency``, ``task_metric``, ``task_metric_name``,
-        ``higher_is_better``, ``spikes_per_inference``, ``energy_per_inference_J`` (or None),
-        ``wall_time_s``.
+        :meth:`Measurement.scalars` (``mc``, ``activity``, ``efficiency``, ``task_metric``,
+        ``task_metric_name``, ``higher_is_better``, ``spikes_per_inference``, ...) plus
+        ``energy_per_inference_J`` (or None) and ``wall_time_s``; with controls, ``controls``:
+        ``{name: scalars}``.
     """
     t0 = time.perf_counter()
     cfg = config or ExperimentConfig.default(quick=quick, task=task)
@@ -294,12 +480,22 @@ def evaluate_design(design: str | Mapping[str, Any], task: str = "japanese_vowel
     if cfg.epochs < 0:
         raise DataError("epochs must be >= 0", parameter="epochs", value=cfg.epochs, allowed="integers >= 0",
                         hint="0 measures the untrained network; 1 (default) is one unsupervised STDP epoch")
+    controls = tuple(controls)
+    unknown = sorted(set(controls) - set(CONTROLS))
+    if unknown:
+        raise DataError("unknown control", parameter="controls", value=unknown[0], allowed=f"any of {list(CONTROLS)}")
+    if controls and cfg.epochs < 1:
+        raise DataError("controls compare a trained network with untrained or shuffled versions of it",
+                        parameter="epochs", value=cfg.epochs, allowed=">= 1 with controls")
     prepared = prepare_task(cfg, seed=seed)
     spec = make_spec(design, prepared.n_input, seed)
     trained = train_spec(spec, prepared, seed=seed, progress=progress) if cfg.epochs > 0 else None
     net = trained.spec if trained is not None else spec
-    metrics = measure(brian2_simulator(net, cfg.target), prepared, seed)
-    out = public(metrics)
+    out = measure(brian2_simulator(net, cfg.target), prepared, seed).scalars()
+    if controls:
+        nets = {"untrained": spec, "shuffled": shuffle_plastic_weights(net, seed)}
+        out["controls"] = {name: measure(brian2_simulator(nets[name], cfg.target), prepared, seed).scalars()
+                           for name in controls}
     out["energy_per_inference_J"] = None
     if profile is not None:
         out["energy_per_inference_J"] = energy_per_inference(net, prepared, profile)

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from ..errors import DataError
-from ..experiment import ExperimentConfig, PreparedTask, make_spec, measure, prepare_task, public, train_spec
+from ..experiment import (ExperimentConfig, PreparedTask, make_spec, measure, measure_with_records, prepare_task,
+                          train_spec)
 from ..io import write_json_atomic, write_text_atomic
 from ..profiles import available_profiles, load_profile
 from ..records import SpikeRecord
@@ -206,16 +207,15 @@ class Pipeline:
 
     def _measure_stage(self, stage: str, name: str, simulator_factory: Callable[[], Any]) -> dict:
         def produce(d: Path) -> dict:
-            metrics = measure(simulator_factory(), self.prepared, self.config.seed)
-            metrics["record_test"].save(d / "test_record.npz")
-            metrics["record"].save(d / "mc_record.npz")
-            summary = public(metrics)
-            summary["mc_per_delay"] = metrics["mc_per_delay"]
-            summary["y_pred"] = np.asarray(metrics["y_pred"]).tolist()
+            measurement, records = measure_with_records(simulator_factory(), self.prepared, self.config.seed)
+            records.test.save(d / "test_record.npz")
+            records.memory.save(d / "mc_record.npz")
+            measurement.save(d / "measurement.npz")
+            summary = measurement.summary()
             write_json_atomic(d / "metrics.json", summary)
             return summary
         res = self.cache.run(f"{stage}-{name}", self._key(stage, name), produce,
-                             ("metrics.json", "test_record.npz", "mc_record.npz"))
+                             ("metrics.json", "measurement.npz", "test_record.npz", "mc_record.npz"))
         return res.summary
 
     def float_metrics(self, name: str) -> dict:
@@ -361,7 +361,7 @@ class Pipeline:
         trained = self.train(name)
 
         def evaluate(qnet) -> dict:
-            m = measure(simulator(qnet, "golden"), self.prepared, self.config.seed)
+            m = measure(simulator(qnet, "golden"), self.prepared, self.config.seed).scalars()
             return {k: m[k] for k in ("mc", "activity", "efficiency", "task_metric")}
 
         def produce(d: Path) -> dict:
