@@ -1,8 +1,9 @@
 """The conventional baseline: a non-spiking model trained on the same data, priced on a CPU or GPU.
 
-An echo-state network (ESN) of ``n_units`` leaky tanh units reads the task's frames (the
-series the spike encoder sees, one frame per step of the ESN, not one per SNN step); a
-linear readout (the project's readouts, fitted on the training split) gives its task metric.
+The project's echo-state network (:mod:`hrsnn_hw.nonspiking`, the ablation's reference too)
+of ``n_units`` leaky tanh units reads the task's frames (the series the spike encoder sees,
+one frame per update, not one per SNN step); the project's readout, fitted on the training
+split, gives its task metric.
 Its work per input frame, in multiply-accumulates (MACs)::
 
     MACs per frame = n_units x channels (input weights, dense)
@@ -20,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
-import scipy.sparse
 
 from .. import artifacts
 from ..errors import HrsnnError
@@ -91,138 +91,69 @@ class ConventionalModel:
         return float(self.macs_per_sample().mean()) if self.frames.size else 0.0
 
 
-def _reservoir(n_units: int, n_channels: int, density: float, spectral_radius: float, input_scale: float,
-               seed: int) -> tuple[np.ndarray, scipy.sparse.csr_matrix, np.ndarray]:
-    rng = np.random.default_rng([seed, 0xE5])
-    w_in = rng.uniform(-input_scale, input_scale, (n_units, n_channels))
-    w = scipy.sparse.random(n_units, n_units, density=density, random_state=rng,
-                            data_rvs=lambda k: rng.uniform(-1.0, 1.0, k), format="csr")
-    radius = _spectral_radius(w)
-    if radius > 0:
-        w = w * (spectral_radius / radius)
-    bias = rng.uniform(-0.2, 0.2, n_units)
-    return w_in, w.tocsr(), bias
+#: Largest reservoir the energy baseline builds: the ESN's spectral radius is computed on a dense
+#: matrix (O(N^3)), so a scaled-up spiking design is compared with an ESN of at most this size.
+MAX_UNITS = 1000
 
 
-def _spectral_radius(w: scipy.sparse.csr_matrix) -> float:
-    """Largest |eigenvalue|: dense for small reservoirs, ARPACK (O(nnz) per iteration) for large ones."""
-    if not w.nnz:
-        return 0.0
-    if w.shape[0] <= 400:
-        return float(np.max(np.abs(np.linalg.eigvals(w.toarray()))))
-    import scipy.sparse.linalg
-    try:
-        vals = scipy.sparse.linalg.eigs(w, k=1, which="LM", return_eigenvectors=False, tol=1e-6, maxiter=20000,
-                                        v0=np.ones(w.shape[0]))
-    except scipy.sparse.linalg.ArpackNoConvergence as exc:
-        vals = exc.eigenvalues
-    if len(vals) == 0:
-        return float(np.max(np.abs(np.linalg.eigvals(w.toarray()))))
-    return float(np.max(np.abs(vals)))
-
-
-def _states(x: np.ndarray, lengths: np.ndarray, w_in: np.ndarray, w: scipy.sparse.csr_matrix, bias: np.ndarray,
-            leak: float) -> np.ndarray:
-    """Reservoir state after every frame, (n, T, units); zero past each sample's length."""
-    n, t_max, _ = x.shape
-    h = np.zeros((n, w.shape[0]))
-    out = np.zeros((n, t_max, w.shape[0]))
-    drive = x @ w_in.T + bias
-    w_t = w.T.tocsr()
-    for t in range(t_max):
-        pre = drive[:, t] + h @ w_t
-        h = (1 - leak) * h + leak * np.tanh(pre)
-        h[t >= lengths] = 0.0
-        out[:, t] = h
-    return out
-
-
-def _binned(states: np.ndarray, lengths: np.ndarray, n_bins: int) -> np.ndarray:
-    """Mean state in ``n_bins`` equal bins of each sample's valid frames, bin-major."""
-    n, _, units = states.shape
-    out = np.zeros((n, n_bins, units))
-    csum = np.concatenate([np.zeros((n, 1, units)), np.cumsum(states, axis=1)], axis=1)
-    for i in range(n):
-        edges = np.round(np.linspace(0, lengths[i], n_bins + 1)).astype(int)
-        for k in range(n_bins):
-            a, b = edges[k], edges[k + 1]
-            if b > a:
-                out[i, k] = (csum[i, b] - csum[i, a]) / (b - a)
-    return out.reshape(n, n_bins * units)
-
-
-def _binned_features(x: np.ndarray, lengths: np.ndarray, w_in, w, bias, leak: float, n_bins: int,
-                     chunk: int = 64) -> np.ndarray:
-    """Mean state in ``n_bins`` equal bins of each sample's frames, bin-major; samples in chunks (bounded memory)."""
-    return np.concatenate([_binned(_states(x[i:i + chunk], lengths[i:i + chunk], w_in, w, bias, leak),
-                                   lengths[i:i + chunk], n_bins) for i in range(0, x.shape[0], chunk)], axis=0)
-
-
-def train_esn(task, *, n_units: int = 200, fan_in: int = 20, spectral_radius: float = 0.9, leak: float = 0.3,
-              input_scale: float = 1.0, seed: int = 0, n_bins: int = 3, readout: str = "ridge") -> ConventionalModel:
-    """Train an echo-state network's readout on ``task`` (a :class:`~hrsnn_hw.tasks.datasets.TaskData`).
+def train_esn(task, *, n_units: int = 200, seed: int = 0, n_bins: int = 3, readout: str = "ridge",
+              mc_frames: int = 1000) -> ConventionalModel:
+    """The project's echo-state reference (:class:`hrsnn_hw.nonspiking.EchoStateNetwork`) on ``task``,
+    scored by :func:`hrsnn_hw.nonspiking.reference_metrics`, with the work it does per input frame.
 
     Parameters
     ----------
     task : TaskData
         Inputs in [0, 1], one row per frame.
     n_units : int
-        Reservoir size (default: the reference SNN's 200 neurons).
-    fan_in : int
-        Expected recurrent inputs per unit (density ``fan_in / n_units``: the work per frame
-        grows linearly with the size, as the SNN's designs keep their fan-in when scaled).
-    spectral_radius, leak, input_scale : float
-        Spectral radius of the recurrent matrix, leak rate of the units, input weights' range.
+        Reservoir size (default: the reference SNN's 200 neurons); capped at :data:`MAX_UNITS`.
     seed : int
-        Reservoir instance.
-    n_bins : int
-        Classification features: mean state in this many time bins (as the SNN's spike counts).
-    readout : str
-        Classification readout (see :func:`hrsnn_hw.tasks.readout.evaluate_classification`).
+        Reservoir instance and MC drive.
+    n_bins, readout
+        Classification features and readout, as for the spiking network.
+    mc_frames : int
+        Length of the ESN's memory-capacity drive (reported beside its energy).
     """
-    from ..tasks.readout import evaluate_classification, evaluate_prediction
+    from ..nonspiking import EchoStateNetwork, reference_metrics
     if isinstance(n_units, bool) or int(n_units) != n_units or n_units < 1:
         raise HrsnnError("the reservoir needs at least one unit", parameter="n_units", value=n_units,
                          allowed="integers >= 1")
-    if not 0 < leak <= 1:
-        raise HrsnnError("leak must lie in (0, 1]", parameter="leak", value=leak, allowed="(0, 1]")
-    if isinstance(fan_in, bool) or int(fan_in) != fan_in or fan_in < 1:
-        raise HrsnnError("fan-in must be a positive whole number", parameter="fan_in", value=fan_in,
-                         allowed="integers >= 1")
-    density = min(1.0, fan_in / n_units)
+    notes = []
+    if n_units > MAX_UNITS:
+        notes.append(f"reservoir capped at {MAX_UNITS} units (asked {n_units}): its dense spectral radius "
+                     "costs O(N^3)")
+        n_units = MAX_UNITS
+    esn = EchoStateNetwork(n_units=int(n_units), seed=int(seed))
     n_channels = int(task.x_train.shape[2])
-    w_in, w, bias = _reservoir(int(n_units), n_channels, density, spectral_radius, input_scale, seed)
+    w, _, _ = esn.weights(n_channels)
+    nnz = int(np.count_nonzero(w))
+    res = reference_metrics("esn", task, seed=int(seed), n_units=int(n_units), n_bins=n_bins, readout=readout,
+                            mc_frames=int(mc_frames), mc_washout=min(50, int(mc_frames) // 10))
     if task.kind == "classification":
-        f_tr = _binned_features(task.x_train, task.len_train, w_in, w, bias, leak, n_bins)
-        f_te = _binned_features(task.x_test, task.len_test, w_in, w, bias, leak, n_bins)
-        res = evaluate_classification(f_tr, task.y_train, f_te, task.y_test, readout=readout)
         n_classes = int(len(task.class_names) or (int(np.max(task.y_train)) + 1))
-        metric, train_metric, name = float(res["accuracy"]), float(res["train_accuracy"]), "accuracy"
-        readout_macs, per_frame, n_out = float(f_tr.shape[1] * n_classes + f_tr.shape[1]), False, n_classes
-        readout_note = (f"readout once per inference: {f_tr.shape[1]} features x {n_classes} classes MACs "
-                        f"+ {f_tr.shape[1]} for the bin means")
+        n_features = n_bins * n_units
+        readout_macs, per_frame, n_out = float(n_features * n_classes + n_features), False, n_classes
+        readout_note = (f"readout once per inference: {n_features} features x {n_classes} classes MACs "
+                        f"+ {n_features} for the bin means")
     else:
-        washout = int(task.metadata.get("suggested_washout", 0))
-        s_tr = _states(task.x_train, task.len_train, w_in, w, bias, leak)
-        s_te = _states(task.x_test, task.len_test, w_in, w, bias, leak)
-        res = evaluate_prediction(s_tr, task.y_train, s_te, task.y_test, task.horizon, washout=washout,
-                                  len_train=task.len_train, len_test=task.len_test)
         n_out = int(np.asarray(task.y_train).shape[-1]) if np.asarray(task.y_train).ndim == 3 else 1
-        metric, train_metric, name = float(res["nrmse"]), float(res["train_nrmse"]), "nrmse"
         readout_macs, per_frame = float(n_units * n_out), True
         readout_note = f"readout every frame: {n_units} units x {n_out} outputs MACs"
-    macs_per_frame = float(n_units * n_channels + w.nnz + 2 * n_units)
-    notes = (f"echo-state network, {n_units} tanh units, recurrent density {density:.3g} (fan-in {fan_in}), spectral radius "
-             f"{spectral_radius}, leak {leak}: one update per input frame",
-             f"MACs per frame = {n_units} x {n_channels} + {w.nnz} + 2 x {n_units} = {macs_per_frame:.0f}",
-             readout_note)
+    macs_per_frame = float(n_units * n_channels + nnz + 2 * n_units)
+    notes += [f"echo-state network (hrsnn_hw.nonspiking), {n_units} tanh units, recurrent density {esn.density}, "
+              f"spectral radius {esn.spectral_radius}, leak {esn.leak}: one update per input frame; its MC "
+              f"{res['mc']:.3f}",
+              f"MACs per frame = {n_units} x {n_channels} + {nnz} + 2 x {n_units} = {macs_per_frame:.0f}",
+              readout_note]
     return ConventionalModel(name="esn", task=task.name, n_units=int(n_units), n_channels=n_channels, n_outputs=n_out,
-                             n_recurrent_weights=int(w.nnz), macs_per_frame=macs_per_frame, readout_macs=readout_macs,
-                             readout_per_frame=per_frame, frames=np.asarray(task.len_test), task_metric_name=name,
-                             task_metric=metric, train_metric=train_metric,
-                             params={"fan_in": fan_in, "density": density, "spectral_radius": spectral_radius, "leak": leak,
-                                     "input_scale": input_scale, "seed": seed, "n_bins": n_bins},
-                             notes=notes)
+                             n_recurrent_weights=nnz, macs_per_frame=macs_per_frame, readout_macs=readout_macs,
+                             readout_per_frame=per_frame, frames=np.asarray(task.len_test),
+                             task_metric_name=res["task_metric_name"], task_metric=float(res["task_metric"]),
+                             train_metric=float(res["train_metric"]),
+                             params={"density": esn.density, "spectral_radius": esn.spectral_radius, "leak": esn.leak,
+                                     "input_scaling": esn.input_scaling, "seed": int(seed), "n_bins": n_bins,
+                                     "mc": float(res["mc"])},
+                             notes=tuple(notes))
 
 
 def price_conventional(model: ConventionalModel, profile: HardwareProfile | str, *,
