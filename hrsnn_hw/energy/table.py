@@ -8,6 +8,8 @@ dynamic energy follows the work (synaptic ops, spikes, active updates, messages)
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -15,7 +17,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .. import artifacts
-from ..counting import ACTIVE_REPORTED, active_neurons
+from ..counting import ACTIVE_REPORTED, OpCounts, active_neurons
 from ..errors import HrsnnError
 from ..io import PathLike, to_jsonable
 from ..profiles import HardwareProfile, load_profile
@@ -195,6 +197,7 @@ def energy_table(items: Sequence, profiles: Sequence[HardwareProfile | str], *, 
     reports: dict[str, EnergyReport] = {}
     rows: list[dict] = []
     ratios: dict[str, Any] = {}
+    cache: dict[tuple, Any] = {}
     all_ratios: list[dict] = []
     for prof in profs:
         if prof.kind == "conventional":
@@ -215,7 +218,7 @@ def energy_table(items: Sequence, profiles: Sequence[HardwareProfile | str], *, 
         deps: dict[str, Deployment] = {}
         for run in runs:
             try:
-                deps[run.name] = Deployment.map(run.network, prof, strategy=strategy, inputs=inputs)
+                deps[run.name] = _mapped(cache, run, prof, strategy, inputs, None)
             except HrsnnError as exc:
                 rows.append({"profile": prof.name, "design": run.name, "model": "spiking", "error": str(exc)})
         budget = max((d.placement.n_neuron_cores for d in deps.values()), default=0)
@@ -224,10 +227,8 @@ def energy_table(items: Sequence, profiles: Sequence[HardwareProfile | str], *, 
                 continue
             dep = deps[run.name]
             if equal_cores and dep.placement.n_neuron_cores < budget:
-                dep = Deployment.map(run.network, prof, strategy=strategy, inputs=inputs, cores=budget)
-            act, definition = activity[run.name]
-            rep = dep.energy(run.record, active=act, active_definition=definition, static=static,
-                             time_per_step=time_per_step)
+                dep = _mapped(cache, run, prof, strategy, inputs, budget)
+            rep = dep.price(_counted(cache, run, dep, activity[run.name]), static=static, time_per_step=time_per_step)
             rep = _with_task(rep, run)
             reports[f"{prof.name}/{run.name}"] = rep
             row = rep.row()
@@ -247,6 +248,39 @@ def energy_table(items: Sequence, profiles: Sequence[HardwareProfile | str], *, 
                 "each design on the fewest cores it needs"}
     return EnergyTable(reference=reference, rows=tuple(rows), ratios=ratios, reports=reports, settings=settings,
                        all_ratios=tuple(all_ratios))
+
+
+def _limits_key(prof: HardwareProfile) -> str:
+    """Profiles with the same per-core limits map a network the same way (loihi1 and loihi1_sanafe)."""
+    return json.dumps(prof.raw.get("core_limits", {}), sort_keys=True)
+
+
+def _mapped(cache: dict, run: DesignRun, prof: HardwareProfile, strategy: str, inputs: str,
+            cores: int | None) -> Deployment:
+    """The deployment of ``run`` on ``prof``, reusing a placement made for a profile with the same limits."""
+    key = ("map", run.name, _limits_key(prof), strategy, inputs, cores)
+    placement = cache.get(key)
+    if placement is None:
+        placement = Deployment.map(run.network, prof, strategy=strategy, inputs=inputs, cores=cores).placement
+        cache[key] = placement
+    elif placement.profile != prof.name:
+        placement = dataclasses.replace(placement, profile=prof.name)
+    return Deployment(network=run.network, profile=prof, placement=placement)
+
+
+def _counted(cache: dict, run: DesignRun, dep: Deployment, activity: tuple) -> OpCounts:
+    """Counts of ``run`` on ``dep``'s placement, reused for another profile with the same placement."""
+    from .timing import has_compute_model
+    p = dep.placement
+    key = ("count", run.name, p.neuron_core.tobytes(), p.input_core.tobytes(), p.core_xy.tobytes(),
+           p.core_tile.tobytes(), has_compute_model(dep.profile))
+    counts = cache.get(key)
+    if counts is None:
+        counts = dep.count(run.record, active=activity[0], active_definition=activity[1])
+        cache[key] = counts
+    elif counts.placement_profile != dep.profile.name:
+        counts = dataclasses.replace(counts, placement_profile=dep.profile.name)
+    return counts
 
 
 def _with_task(rep: EnergyReport, run: DesignRun) -> EnergyReport:
@@ -355,7 +389,7 @@ def plot_energy(table: EnergyTable, path: PathLike) -> Path:
                    ncols=min(len(handles), 5), fontsize=8)
     path = Path(path)
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=120)
+        fig.savefig(tmp, dpi=100)
     return path
 
 

@@ -154,19 +154,25 @@ _OUTPUT_AXON_RETRIES = 8
 
 
 def _fill(n: int, syn: _Synapses, prof: np.ndarray, vth: np.ndarray, lim: CoreLimits, quota: np.ndarray | None,
-          strategy: str) -> tuple[np.ndarray, list[list[int]], dict[str, int], str]:
-    """The greedy fill in index order and, for "pack_profiles", grouped by profile; the one with fewer cores."""
-    core_of, usage, closed_by = _greedy(np.arange(n), syn, prof, vth, lim, quota)
-    note = f"index order: {len(usage)} cores"
-    if strategy == "pack_profiles" and not (math.isinf(lim.neuron_profiles) and math.isinf(lim.threshold_profiles)):
-        grouped = np.lexsort((np.arange(n), prof))
-        g_core_of, g_usage, g_closed = _greedy(grouped, syn, prof, vth, lim, quota)
-        if len(g_usage) <= len(usage):
-            note = f"neurons grouped by profile: {len(g_usage)} cores (index order: {len(usage)})"
-            core_of, usage, closed_by = g_core_of, g_usage, g_closed
-        else:
-            note = f"index order kept: {len(usage)} cores (grouped by profile: {len(g_usage)})"
-    return core_of, usage, closed_by, note
+          strategy: str, orders: tuple[str, ...] = ("index", "grouped")
+          ) -> tuple[np.ndarray, list[list[int]], dict[str, int], str, str]:
+    """The greedy fill in index order and, for "pack_profiles", grouped by profile; the one with fewer cores
+    (and which order won, so a refill with a smaller cap need not try the other again)."""
+    tried = {}
+    if "index" in orders or strategy != "pack_profiles":
+        tried["index"] = _greedy(np.arange(n), syn, prof, vth, lim, quota)
+    if strategy == "pack_profiles" and "grouped" in orders \
+            and not (math.isinf(lim.neuron_profiles) and math.isinf(lim.threshold_profiles)):
+        tried["grouped"] = _greedy(np.lexsort((np.arange(n), prof)), syn, prof, vth, lim, quota)
+    best = min(tried, key=lambda k: (len(tried[k][1]), k != "grouped"))
+    cores = {k: len(v[1]) for k, v in tried.items()}
+    if best == "grouped":
+        note = f"neurons grouped by profile: {cores['grouped']} cores" + \
+            (f" (index order: {cores['index']})" if "index" in cores else "")
+    else:
+        note = f"index order: {cores['index']} cores" + \
+            (f" (grouped by profile: {cores['grouped']})" if "grouped" in cores else "")
+    return (*tried[best], note, best)
 
 
 def _quota(n: int, cores: int | None) -> np.ndarray | None:
@@ -252,8 +258,11 @@ def map_network(qnet: QuantizedNetwork, profile: HardwareProfile, *, strategy: s
 
     quota = _quota(n, cores)
     by_src = syn.sources.T.tocsr()                                       # (N+M, N)
+    orders: tuple[str, ...] = ("index", "grouped")
     for attempt in range(_OUTPUT_AXON_RETRIES + 1):
-        core_of, usage, closed_by, order_note = _fill(n, syn, prof, vth, lim, quota, strategy)
+        core_of, usage, closed_by, order_note, winner = _fill(n, syn, prof, vth, lim, quota, strategy,
+                                                              orders if attempt else ("index", "grouped"))
+        orders = (winner,)
         n_neuron_cores = len(usage)
         # Output axons: one per (source, destination core) route.
         onehot = scipy.sparse.csr_matrix((np.ones(n, np.int32), (np.arange(n), core_of)),
