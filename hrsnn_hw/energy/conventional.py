@@ -96,10 +96,10 @@ class ConventionalModel:
 MAX_UNITS = 500
 
 
-def train_esn(task, *, n_units: int = 200, seed: int = 0, n_bins: int = 3, readout: str = "ridge",
-              mc_frames: int = 1000) -> ConventionalModel:
-    """The project's echo-state reference (:class:`hrsnn_hw.nonspiking.EchoStateNetwork`) on ``task``,
-    scored by :func:`hrsnn_hw.nonspiking.reference_metrics`, with the work it does per input frame.
+def train_esn(task, *, n_units: int = 200, seed: int = 0, n_bins: int = 3, readout: str = "ridge") -> ConventionalModel:
+    """The project's echo-state reference (:class:`hrsnn_hw.nonspiking.EchoStateNetwork`) trained on
+    ``task`` with the project's readout (the ablation's ESN reference, scored the same way), with
+    the work it does per input frame.
 
     Parameters
     ----------
@@ -108,51 +108,52 @@ def train_esn(task, *, n_units: int = 200, seed: int = 0, n_bins: int = 3, reado
     n_units : int
         Reservoir size (default: the reference SNN's 200 neurons); capped at :data:`MAX_UNITS`.
     seed : int
-        Reservoir instance and MC drive.
+        Reservoir instance.
     n_bins, readout
         Classification features and readout, as for the spiking network.
-    mc_frames : int
-        Length of the ESN's memory-capacity drive (reported beside its energy).
     """
-    from ..nonspiking import EchoStateNetwork, reference_metrics
+    from ..nonspiking import EchoStateNetwork, binned_frames
+    from ..tasks.readout import evaluate_classification, evaluate_prediction
     if isinstance(n_units, bool) or int(n_units) != n_units or n_units < 1:
         raise HrsnnError("the reservoir needs at least one unit", parameter="n_units", value=n_units,
                          allowed="integers >= 1")
     notes = []
     if n_units > MAX_UNITS:
-        notes.append(f"reservoir capped at {MAX_UNITS} units (asked {n_units}): its dense spectral radius "
-                     "is an O(N^3) problem and its weights are dense")
+        notes.append(f"reservoir capped at {MAX_UNITS} units (asked {n_units}): its spectral radius is an O(N^3) "
+                     "problem and its weights are dense")
         n_units = MAX_UNITS
     esn = EchoStateNetwork(n_units=int(n_units), seed=int(seed))
     n_channels = int(task.x_train.shape[2])
-    w, _, _ = esn.weights(n_channels)
-    nnz = int(np.count_nonzero(w))
-    res = reference_metrics("esn", task, seed=int(seed), n_units=int(n_units), n_bins=n_bins, readout=readout,
-                            mc_frames=int(mc_frames), mc_washout=min(50, int(mc_frames) // 10))
+    nnz = int(np.count_nonzero(esn.weights(n_channels)[0]))
+    s_tr, s_te = esn.states(task.x_train, task.len_train), esn.states(task.x_test, task.len_test)
     if task.kind == "classification":
+        res = evaluate_classification(binned_frames(s_tr, task.len_train, n_bins), task.y_train,
+                                      binned_frames(s_te, task.len_test, n_bins), task.y_test, readout=readout)
+        name, metric, train_metric = "accuracy", float(res["accuracy"]), float(res["train_accuracy"])
         n_classes = int(len(task.class_names) or (int(np.max(task.y_train)) + 1))
         n_features = n_bins * n_units
         readout_macs, per_frame, n_out = float(n_features * n_classes + n_features), False, n_classes
         readout_note = (f"readout once per inference: {n_features} features x {n_classes} classes MACs "
                         f"+ {n_features} for the bin means")
     else:
+        washout = int(task.metadata.get("suggested_washout", 0))
+        res = evaluate_prediction(s_tr, task.y_train, s_te, task.y_test, task.horizon, washout=washout,
+                                  len_train=task.len_train, len_test=task.len_test)
+        name, metric, train_metric = "nrmse", float(res["nrmse"]), float(res["train_nrmse"])
         n_out = int(np.asarray(task.y_train).shape[-1]) if np.asarray(task.y_train).ndim == 3 else 1
         readout_macs, per_frame = float(n_units * n_out), True
         readout_note = f"readout every frame: {n_units} units x {n_out} outputs MACs"
     macs_per_frame = float(n_units * n_channels + nnz + 2 * n_units)
     notes += [f"echo-state network (hrsnn_hw.nonspiking), {n_units} tanh units, recurrent density {esn.density}, "
-              f"spectral radius {esn.spectral_radius}, leak {esn.leak}: one update per input frame; its MC "
-              f"{res['mc']:.3f}",
+              f"spectral radius {esn.spectral_radius}, leak {esn.leak}: one update per input frame",
               f"MACs per frame = {n_units} x {n_channels} + {nnz} + 2 x {n_units} = {macs_per_frame:.0f}",
               readout_note]
     return ConventionalModel(name="esn", task=task.name, n_units=int(n_units), n_channels=n_channels, n_outputs=n_out,
                              n_recurrent_weights=nnz, macs_per_frame=macs_per_frame, readout_macs=readout_macs,
-                             readout_per_frame=per_frame, frames=np.asarray(task.len_test),
-                             task_metric_name=res["task_metric_name"], task_metric=float(res["task_metric"]),
-                             train_metric=float(res["train_metric"]),
+                             readout_per_frame=per_frame, frames=np.asarray(task.len_test), task_metric_name=name,
+                             task_metric=metric, train_metric=train_metric,
                              params={"density": esn.density, "spectral_radius": esn.spectral_radius, "leak": esn.leak,
-                                     "input_scaling": esn.input_scaling, "seed": int(seed), "n_bins": n_bins,
-                                     "mc": float(res["mc"])},
+                                     "input_scaling": esn.input_scaling, "seed": int(seed), "n_bins": n_bins},
                              notes=tuple(notes))
 
 

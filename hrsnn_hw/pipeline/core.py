@@ -323,7 +323,7 @@ class Pipeline:
                                   task={"name": fixed["task_metric_name"], "value": fixed["task_metric"]}))
         n_units = runs[0].network.n_neurons if runs else 200
         baseline = train_esn(self.prepared.task, n_units=n_units, seed=self.config.seed, n_bins=self.exp.n_bins,
-                             readout=self.exp.readout, mc_frames=self.exp.mc_frames)
+                             readout=self.exp.readout)
         return runs, baseline
 
     def energy(self):
