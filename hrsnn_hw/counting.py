@@ -454,10 +454,10 @@ def count_ops(record: SpikeRecord, qnet, placement: Placement | None = None, *,
         src_core = placement.source_core()
         on_core = src_core >= 0
         if want_core_steps:
-            valid3 = _valid_mask(lengths, t_total)[:, :, None]
-            core_steps = {"active": _per_core_sum(active, core, n_cores),
-                          "spikes": _per_core_sum(record.spikes & valid3, core, n_cores)}
-            for name, mat in (("messages_out", rt.out_by_core), ("messages_in", rt.dest),
+            core_steps = {"active": _per_core_sum(active, core, n_cores)}
+            neuron_on_core = scipy.sparse.csr_matrix((np.ones(n, np.float32), (np.arange(n), core)),
+                                                     shape=(n + m, n_cores))
+            for name, mat in (("spikes", neuron_on_core), ("messages_out", rt.out_by_core), ("messages_in", rt.dest),
                               ("synaptic_ops_in", rt.syn_to_core)):
                 core_steps[name] = np.rint((ev @ mat.astype(np.float32)).toarray()).astype(np.int32).reshape(
                     b_total, t_total, n_cores)
