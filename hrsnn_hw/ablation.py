@@ -414,8 +414,8 @@ def _references(names: Sequence[str], config: ExperimentConfig, seeds: Sequence[
     for name in names:
         runs = [dict(reference_metrics(name, task, seed=s, n_units=n_units, n_bins=config.n_bins,
                                        readout=config.readout, mc_frames=config.mc_frames,
-                                       mc_washout=config.mc_washout, mc_max_delay=config.mc_max_delay,
-                                       mc_alpha=config.mc_alpha), seed=s) for s in seeds]
+                                       mc_washout=config.mc_washout, mc_max_delay=config.mc_max_delay),
+                     seed=s) for s in seeds]
         values = [r["task_metric"] for r in runs]
         ci = bootstrap_mean_ci(values, th.confidence, th.n_resamples)
         out[name] = {"label": REFERENCES[name], "runs": runs,

@@ -7,12 +7,15 @@ input raster to a :class:`~hrsnn_hw.records.SpikeRecord` (the fixed-point golden
 
 Definitions (after Chakraborty & Mukhopadhyay, ICLR 2023, and Jaeger 2001 for MC):
 
-* memory capacity MC: the trained network is driven by i.i.d. uniform input u(t), one value
-  per frame, thermometer-coded onto the network's input channels (deterministic, so encoder
-  noise does not mask the network's memory); the state of frame t is
-  the spike count of every neuron during that frame (no extra filtering, so the memory
-  measured is the network's own); one ridge readout per delay k = 1..K reconstructs
-  u(t - k); MC = sum of held-out squared correlations;
+* memory capacity MC (``mc_protocol="current"``, :mod:`hrsnn_hw.tasks.mc_drive`): the trained
+  network's input projections are replaced by a fixed, task-independent current drive, i.i.d.
+  uniform u(t) held for each frame through weights well below threshold plus a background
+  current (stated as fractions of the threshold); the state of frame t is the spike count of
+  every neuron during that frame (no extra filtering, so the memory measured is the
+  network's own; ``mc_traces`` reports exponentially filtered traces too); one RidgeCV readout
+  per delay k = 1..K reconstructs u(t - k); MC = sum of held-out squared correlations minus
+  their chance level (time-shuffled targets). ``mc_protocol="thermometer"`` is the former
+  protocol (u thermometer-coded onto the task's input channels, K = 20, no chance correction);
 * spiking activity S: spikes per neuron per time step during the MC drive (the same run
   that MC is measured on); ``task_activity`` is the same figure on the task's test set;
 * E = MC / S;
@@ -22,6 +25,7 @@ Definitions (after Chakraborty & Mukhopadhyay, ICLR 2023, and Jaeger 2001 for MC
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
@@ -38,6 +42,8 @@ from .spec import NetworkSpec, build_spec, read_spec_file
 from .tasks import load_task
 from .tasks.datasets import TaskData
 from .tasks.features import binned_counts, frame_states
+from .tasks.firing import firing_statistics
+from .tasks.mc_drive import McDrive, drive_network, drive_payloads
 from .tasks.memory_capacity import mc_input, memory_capacity
 from .tasks.metrics import spike_efficiency
 from .tasks.readout import evaluate_classification, evaluate_prediction
@@ -75,10 +81,18 @@ class ExperimentConfig:
         Training samples presented during STDP per epoch (None: all).
     n_bins : int
         Time bins of the spike-count features of a classification sample.
+    mc_protocol : {"current", "thermometer"}
+        The memory-capacity drive: the task-independent current drive (default) or the former
+        thermometer code on the task's input channels (kept for comparison).
     mc_frames, mc_washout, mc_max_delay : int
         Length of the memory-capacity drive (frames), frames dropped at its start, and K.
-    mc_alpha : float
-        Ridge penalty of the per-delay MC readouts (on standardised states).
+    mc_drive, mc_background : float
+        Current-drive swing and background, fractions of each neuron's threshold
+        (:class:`~hrsnn_hw.tasks.mc_drive.McDrive`).
+    mc_payload_bits : int
+        Bits of the drive's graded payloads.
+    mc_shuffles : int
+        Shuffled-target fits averaged into the chance level (0: no chance correction).
     readout : str
         ``"ridge"`` or ``"logistic"`` (classification).
     target : str or None
@@ -94,10 +108,14 @@ class ExperimentConfig:
     epochs: int = 1
     n_stdp_samples: int | None = None
     n_bins: int = 3
+    mc_protocol: str = "current"
     mc_frames: int = 3000
     mc_washout: int = 50
-    mc_max_delay: int = 20
-    mc_alpha: float = 1.0
+    mc_max_delay: int = 100
+    mc_drive: float = 0.5
+    mc_background: float = 0.4
+    mc_payload_bits: int = 8
+    mc_shuffles: int = 1
     readout: str = "ridge"
     target: str | None = None
     quick: bool = False
@@ -106,7 +124,7 @@ class ExperimentConfig:
     def default(cls, quick: bool = False, **overrides: Any) -> "ExperimentConfig":
         """The documented default, or its quick variant (subset of the task, short MC drive)."""
         if quick:
-            base = cls(quick=True, mc_frames=1000, mc_washout=30, mc_max_delay=15, n_stdp_samples=40)
+            base = cls(quick=True, mc_frames=1200, mc_washout=30, mc_max_delay=40, n_stdp_samples=40)
         else:
             base = cls()
         return replace(base, **overrides)
@@ -156,10 +174,83 @@ def make_spec(design: str | Mapping[str, Any], n_input: int, seed: int | None) -
     return build_spec(load_design(design), n_input=n_input, seed=seed)
 
 
-def brian2_simulator(spec: NetworkSpec, target: str | None = None) -> Simulator:
-    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference (backend ``"brian2"``)."""
-    from .backends import simulator
-    return simulator(spec, "brian2", **({"target": target} if target else {}))
+@dataclass(frozen=True)
+class Brian2Simulator:
+    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference (backend ``"brian2"``;
+    no target given: chosen by the size of the run).
+
+    ``on(other_spec)`` is the same backend on another network (the memory-capacity drive
+    replaces the input projections, :func:`measure_memory`).
+    """
+
+    network: NetworkSpec
+    target: str | None = None
+
+    def __call__(self, spikes: np.ndarray, lengths: np.ndarray) -> SpikeRecord:
+        from .backends import simulate
+        return simulate(self.network, spikes, lengths, backend="brian2",
+                        **({"target": self.target} if self.target else {}))
+
+    def on(self, spec: NetworkSpec) -> "Brian2Simulator":
+        return replace(self, network=spec)
+
+
+@dataclass(frozen=True)
+class GoldenSimulator:
+    """A :data:`Simulator` running a quantized network on the fixed-point golden model (backend ``"golden"``).
+
+    ``network`` is the float spec ``qnet`` was quantized from; ``on(other_spec)`` quantizes
+    another network (the memory-capacity drive) for the same profile with the same policy at
+    the same voltage scale, so neurons and recurrent weights get the same integers and the
+    drive becomes one more (graded) input projection.
+    """
+
+    qnet: Any
+    network: NetworkSpec
+
+    def __call__(self, spikes: np.ndarray, lengths: np.ndarray) -> SpikeRecord:
+        from .backends import simulate
+        return simulate(self.qnet, spikes, lengths, backend="golden")
+
+    @property
+    def graded_input(self) -> bool:
+        """Whether this golden model and the network's profile take graded (integer) payloads."""
+        from .golden.validate import check_inputs
+        probe = np.full((1, 1, self.qnet.n_input), 2, dtype=np.int64)
+        try:
+            check_inputs(self.qnet, probe, None)
+        except DataError:
+            return False
+        return True
+
+    def on(self, spec: NetworkSpec) -> "GoldenSimulator":
+        from .quantize import QuantizationPolicy, quantize
+        prov = dict(self.qnet.provenance)
+        # Not strict for the drive network: the quantizer judges a weight by what one binary spike
+        # delivers, and a drive weight per payload unit is far below that although the summed
+        # payload is delivered (float and fixed activity agree under the drive); the task network
+        # itself was quantized under the caller's policy.
+        policy = QuantizationPolicy(**{**dict(prov.get("policy") or {}), "v_scale": float(self.qnet.v_scale),
+                                       "strict": False})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            qnet, _ = quantize(spec, prov["profile"], policy)
+        for w in caught:
+            # Drop the false "weights round to 0" of the drive's input projections (see above);
+            # anything else the drive network's quantization says is passed on.
+            if "input->" not in str(w.message):
+                warnings.warn(w.message, w.category, stacklevel=2)
+        return replace(self, qnet=qnet, network=spec)
+
+
+def golden_simulator(qnet: Any, spec: NetworkSpec) -> GoldenSimulator:
+    """A :data:`Simulator` running ``qnet`` (quantized from ``spec``) on the golden model."""
+    return GoldenSimulator(qnet=qnet, network=spec)
+
+
+def brian2_simulator(spec: NetworkSpec, target: str | None = None) -> Brian2Simulator:
+    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference."""
+    return Brian2Simulator(network=spec, target=target)
 
 
 def train_spec(spec: NetworkSpec, prepared: PreparedTask, *, seed: int = 0, progress: bool = False):
@@ -189,11 +280,23 @@ def thermometer_raster(u: np.ndarray, n_channels: int, steps_per_frame: int) -> 
 
 
 def mc_drive(n_input: int, config: ExperimentConfig, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The memory-capacity input u(t) (one i.i.d. uniform value per frame), its thermometer-coded
-    raster on ``n_input`` channels, and the raster's length."""
+    """The memory-capacity input u(t) (one i.i.d. uniform value per frame), its raster and length.
+
+    ``mc_protocol="current"``: integer payloads of the three drive channels
+    (:func:`~hrsnn_hw.tasks.mc_drive.drive_payloads`, ``n_input`` is not used);
+    ``"thermometer"``: u thermometer-coded on ``n_input`` channels.
+    """
     u = mc_input(config.mc_frames, seed=seed)
-    raster = thermometer_raster(u, n_input, config.steps_per_frame)
+    if config.mc_protocol == "thermometer":
+        raster = thermometer_raster(u, n_input, config.steps_per_frame)
+    else:
+        raster = drive_payloads(u, mc_drive_of(config), config.steps_per_frame)
     return u, raster, np.array([raster.shape[1]])
+
+
+def mc_drive_of(config: ExperimentConfig) -> McDrive:
+    """The current drive's stated scales from a config."""
+    return McDrive(drive=config.mc_drive, background=config.mc_background, payload_bits=config.mc_payload_bits)
 
 
 def frame_counts(record: SpikeRecord, steps_per_frame: int) -> np.ndarray:
@@ -203,15 +306,65 @@ def frame_counts(record: SpikeRecord, steps_per_frame: int) -> np.ndarray:
     return spikes.reshape(n_frames, steps_per_frame, -1).sum(axis=1, dtype=np.int64).astype(np.float64)
 
 
+MC_PROTOCOLS = ("current", "thermometer")
+
+
 def measure_memory(simulator: Simulator, n_input: int, config: ExperimentConfig, seed: int) -> dict:
-    """MC and spiking activity of a (frozen) network under the MC drive."""
+    """MC and spiking activity of a (frozen) network under the MC drive.
+
+    With ``mc_protocol="current"`` the simulator must be able to run the drive network:
+    a :class:`Brian2Simulator` or :class:`GoldenSimulator` (``.network`` and ``.on(spec)``).
+
+    Returns
+    -------
+    dict
+        ``mc`` (chance-corrected, frame spike counts), ``mc_raw``, ``mc_chance``,
+        ``mc_per_delay`` (corrected), ``mc_per_delay_raw``, ``mc_per_delay_chance``, ``mc_traces``
+        and ``mc_per_delay_traces`` (exponentially filtered traces, tau = one frame),
+        ``mc_protocol``, ``activity``, ``firing`` (:func:`~hrsnn_hw.tasks.firing.firing_statistics`
+        under the drive), ``mc_total_spikes``, ``mc_steps`` and the ``record``.
+    """
+    if config.mc_protocol not in MC_PROTOCOLS:
+        raise DataError("unknown memory-capacity protocol", parameter="mc_protocol", value=config.mc_protocol,
+                        allowed=f"one of {list(MC_PROTOCOLS)}")
+    if config.mc_protocol == "current" and getattr(simulator, "graded_input", True) is False:
+        # Binary-spike hardware (Loihi 1), or a golden model without graded input: the current
+        # drive cannot run there. Measured with the former protocol instead, and labelled so.
+        warnings.warn("the current MC drive needs graded (integer) input, which this fixed-point model or "
+                      "profile does not take; MC measured with mc_protocol='thermometer' (labelled in the result)",
+                      stacklevel=2)
+        config = replace(config, mc_protocol="thermometer")
     u, raster, lengths = mc_drive(n_input, config, seed)
-    record = simulator(raster, lengths)
-    states = frame_counts(record, config.steps_per_frame)
-    result = memory_capacity(states, u, max_delay=config.mc_max_delay, washout=config.mc_washout,
-                             alpha=config.mc_alpha)
-    activity = record.activity()
-    return {"mc": float(result.mc), "mc_per_delay": result.per_delay.tolist(), "activity": activity,
+    if config.mc_protocol == "current":
+        network = getattr(simulator, "network", None)
+        if not (isinstance(network, NetworkSpec) and callable(getattr(simulator, "on", None))):
+            raise DataError("the current MC drive needs a simulator that can run the drive network",
+                            parameter="simulator", value=type(simulator).__name__,
+                            allowed="Brian2Simulator or GoldenSimulator (experiment.brian2_simulator, golden_simulator)",
+                            hint="or set mc_protocol='thermometer' (the former protocol) for a plain callable")
+        run = simulator.on(drive_network(network, mc_drive_of(config), seed=seed))
+        record = run(raster, lengths)
+        refractory = network.neuron_param("refractory")
+        max_rate = 1.0 / (1.0 + np.rint(refractory / network.dt))
+    else:
+        record = simulator(raster, lengths)
+        max_rate = 1.0
+    spf = config.steps_per_frame
+    counts = frame_counts(record, spf)
+    kw = dict(max_delay=config.mc_max_delay, washout=config.mc_washout, seed=seed)
+    if config.mc_protocol == "thermometer":
+        kw.update(max_delay=min(config.mc_max_delay, 20), n_shuffles=0)
+    else:
+        kw.update(n_shuffles=config.mc_shuffles)
+    by_counts = memory_capacity(counts, u, **kw)
+    traces = frame_states(record, spf, float(spf))[0][: counts.shape[0]]
+    by_traces = memory_capacity(traces, u, **kw)
+    return {"mc": float(by_counts.mc), "mc_raw": by_counts.mc_raw, "mc_chance": by_counts.mc_chance,
+            "mc_per_delay": by_counts.per_delay.tolist(), "mc_per_delay_raw": by_counts.per_delay_raw.tolist(),
+            "mc_per_delay_chance": by_counts.per_delay_chance.tolist(),
+            "mc_traces": float(by_traces.mc), "mc_per_delay_traces": by_traces.per_delay.tolist(),
+            "mc_protocol": config.mc_protocol, "activity": record.activity(),
+            "firing": firing_statistics(record, max_rate=max_rate),
             "mc_total_spikes": int(record.spikes.sum()), "mc_steps": int(record.sample_lengths.sum()),
             "record": record}
 
@@ -431,9 +584,8 @@ def shuffle_plastic_weights(spec: NetworkSpec, seed: int) -> NetworkSpec:
     synapse learned what: the control that tells learned structure from learned statistics.
     Deterministic for ``seed``.
     """
-    rng = np.random.default_rng([int(seed), 0x5EED])
-    plastic = {rule.projection for rule in spec.stdp}
-    return spec.with_weights({p.name: rng.permutation(p.weight) for p in spec.projections if p.name in plastic})
+    from .spec import shuffle_weights
+    return shuffle_weights(spec, seed=int(seed))
 
 
 def evaluate_design(design: str | Mapping[str, Any], task: str = "japanese_vowels", *, seed: int = 0,

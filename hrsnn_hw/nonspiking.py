@@ -135,8 +135,8 @@ def _task_metric(task: TaskData, f_train: np.ndarray, f_test: np.ndarray, *, n_b
 
 
 def reference_metrics(name: str, task: TaskData, *, seed: int, n_units: int, n_bins: int = 3,
-                      readout: str = "ridge", mc_frames: int = 3000, mc_washout: int = 50, mc_max_delay: int = 20,
-                      mc_alpha: float = 1.0) -> dict:
+                      readout: str = "ridge", mc_frames: int = 3000, mc_washout: int = 50,
+                      mc_max_delay: int = 100) -> dict:
     """Task metric and MC of a non-spiking reference model (see the module docstring).
 
     Parameters
@@ -150,8 +150,9 @@ def reference_metrics(name: str, task: TaskData, *, seed: int, n_units: int, n_b
         ESN size (the spiking network's neuron count).
     n_bins, readout
         As for the spiking network's classification features.
-    mc_frames, mc_washout, mc_max_delay, mc_alpha
-        The MC drive and estimator settings of the spiking measurement.
+    mc_frames, mc_washout, mc_max_delay
+        The MC drive and estimator settings of the spiking measurement (the readouts' penalty is
+        chosen by cross-validation and MC is chance-corrected, as for the spiking network).
 
     Returns
     -------
@@ -170,6 +171,6 @@ def reference_metrics(name: str, task: TaskData, *, seed: int, n_units: int, n_b
         f_test = esn.states(task.x_test, task.len_test)
         mc_states = esn.states(u[None, :, None])[0]
     out = _task_metric(task, f_train, f_test, n_bins=n_bins, readout=readout)
-    mc = memory_capacity(mc_states, u, max_delay=mc_max_delay, washout=mc_washout, alpha=mc_alpha)
+    mc = memory_capacity(mc_states, u, max_delay=mc_max_delay, washout=mc_washout, seed=int(seed))
     out.update({"mc": float(mc.mc), "model": REFERENCES[name]})
     return out

@@ -79,7 +79,7 @@ def test_thresholds_change_the_verdict_and_are_stated():
 def fake_evaluator(design, task, *, seed, config=None, controls=()):
     """Stand-in for evaluate_design: het neurons +20 % MC, het STDP -10 % activity; fails on seed 4 of one arm."""
     het_n = isinstance(design["populations"]["exc"]["tau_m"], dict)
-    het_s = isinstance(design["stdp"]["exc->exc"]["eta_plus"], dict)
+    het_s = isinstance(design["stdp"]["exc->exc"]["tau_plus"], dict)  # STDP windows drawn per synapse
     if seed == 4 and het_n and not het_s:
         raise DataError("synthetic failure", parameter="seed", value=seed)
     rng = np.random.default_rng([seed, 2 * het_n + het_s])

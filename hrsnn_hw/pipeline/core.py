@@ -246,9 +246,10 @@ class Pipeline:
 
     def fixed_metrics(self, name: str) -> dict:
         """The same measurements on the quantized network, run by the golden model."""
-        from ..backends import simulator
+        from ..experiment import golden_simulator
         qnet = self.quantize(name)
-        return self._measure_stage("fixed", name, lambda: simulator(qnet, "golden"))
+        spec = self.train(name).spec
+        return self._measure_stage("fixed", name, lambda: golden_simulator(qnet, spec))
 
     def _lava_inputs(self) -> tuple[np.ndarray, np.ndarray]:
         test = self.prepared.test
@@ -357,12 +358,12 @@ class Pipeline:
         (K neuron profiles, weight bits) setting and measure MC, activity, E and the task
         metric of each fixed-point network with the golden model."""
         from .. import __version__
-        from ..backends import simulator
         from ..quantize import sweep as run_sweep
         trained = self.train(name)
 
         def evaluate(qnet) -> dict:
-            m = measure(simulator(qnet, "golden"), self.prepared, self.config.seed).scalars()
+            from ..experiment import golden_simulator
+            m = measure(golden_simulator(qnet, trained.spec), self.prepared, self.config.seed).scalars()
             return {k: m[k] for k in ("mc", "activity", "efficiency", "task_metric")}
 
         def produce(d: Path) -> dict:
