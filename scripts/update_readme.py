@@ -134,10 +134,13 @@ def section_energy(reuse: bool) -> str:
                 f"- **{profile}**: total ratio {_ratio_text(q['total'])} vs dynamic {_ratio_text(q['dynamic'])}: "
                 f"static energy is static power ({h['static_convention']} convention) x wall time, and the HRSNN's "
                 f"wall time per step is {_ratio_text(t_ratio)} x the MRSNN's ({format_seconds(h['time_per_step_s'])} "
-                f"vs {format_seconds(m['time_per_step_s'])}, {h['time_model']} model: the busiest core's work grows "
-                f"with the {_ratio_text(q['counts'].get('synaptic_ops'))} x synaptic events and "
-                f"{_ratio_text(q['counts'].get('spikes'))} x spikes); static is {energy_text(h['static_j'])} of the "
-                f"HRSNN's {energy_text(h['total_j'])}.")
+                f"vs {format_seconds(m['time_per_step_s'])}, {h['time_model']} model: a step lasts as long as the "
+                f"busiest core, and the HRSNN's fullest core holds {h.get('fullest_core_neurons') or 0:.0f} neurons "
+                f"and receives {h.get('busiest_core_synaptic_ops') or 0:.0f} synaptic events per inference against "
+                f"the MRSNN's {m.get('fullest_core_neurons') or 0:.0f} and {m.get('busiest_core_synaptic_ops') or 0:.0f}"
+                f" -- on the same core budget the HRSNN's cores are filled up to their neuron-profile and threshold "
+                f"limits, the MRSNN's in balanced quotas); static is {energy_text(h['static_j'])} of the HRSNN's "
+                f"{energy_text(h['total_j'])}.")
     conventional = ["| profile | model | accuracy | MACs per input frame | MACs per inference | "
                     "dynamic, batch 1 [band] | dynamic, batch B [band] |", "|---|---|---|---|---|---|---|"]
     for (profile, design), r in sorted(rows.items()):

@@ -202,6 +202,9 @@ def estimate_energy(counts: OpCounts, profile: HardwareProfile, placement: Place
     nb["steps"] = counts.mean("steps")
     nb["synaptic_ops"] = counts.mean("synaptic_ops")
     nb["learning_updates"] = counts.mean("learning_updates")
+    if pc is not None:      # what sets a compute-bound step: the fullest and the busiest core
+        nb["fullest_core_neurons"] = float(pc["neurons"].max(initial=0.0))
+        nb["busiest_core_synaptic_ops"] = float(pc["synaptic_ops"].max(initial=0.0))
     dynamic = mean(0)
     return EnergyReport(design=counts.design, profile=profile.name, model="spiking", dynamic=dynamic,
                         dynamic_low=mean(1), dynamic_high=mean(2), static_j=static_j, static_low_j=static_low,

@@ -207,6 +207,8 @@ class EnergyReport:
             "synaptic_ops": c.get("synaptic_ops", c.get("macs")), "spikes": c.get("spikes"),
             "neuron_updates_active": c.get("neuron_updates_active"), "messages": c.get("messages"),
             "hops": c.get("hops"), "dense_ops": c.get("dense_ops"),
+            "fullest_core_neurons": c.get("fullest_core_neurons"),
+            "busiest_core_synaptic_ops": c.get("busiest_core_synaptic_ops"),
             "activation_sparsity": c.get("activation_sparsity"),
             "dynamic_j": self.dynamic_j, "dynamic_low_j": self.dynamic_low_j, "dynamic_high_j": self.dynamic_high_j,
             "dynamic_terms_j": dict(self.dynamic), "static_j": self.static_j, "static_low_j": self.static_low_j,
