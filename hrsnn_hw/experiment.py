@@ -655,19 +655,30 @@ def evaluate_design(design: str | Mapping[str, Any], task: str = "japanese_vowel
     return out
 
 
-def energy_per_inference(spec: NetworkSpec, prepared: PreparedTask, profile: str) -> float:
-    """Quantize for ``profile``, run the golden model on the test split, price it (joules)."""
-    from .counting import count_ops
-    from .energy import estimate_energy
-    from .golden import simulate as golden_simulate
-    from .mapping import map_network
+ENERGY_CONVENTIONS = ("dynamic", "chip", "core_share")
+
+
+def energy_per_inference(spec: NetworkSpec, prepared: PreparedTask, profile: str, *,
+                         convention: str = "dynamic") -> float:
+    """Quantize for ``profile``, run the golden model on the test split, price it (joules per inference).
+
+    ``convention="dynamic"`` (default, the optimiser's objective): dynamic energy only, which
+    spreading a network over more cores cannot lower; ``"chip"`` / ``"core_share"``: dynamic
+    + static under that static convention. The deployment is the one the energy table uses
+    (:class:`hrsnn_hw.energy.Deployment`, fewest cores), active neurons by SANA-FE's rule.
+    """
+    from .counting import ACTIVE_SANAFE
+    from .energy import Deployment, simulate_with_activity
     from .profiles import load_profile
     from .quantize import quantize
 
+    if convention not in ENERGY_CONVENTIONS:
+        raise DataError("unknown energy convention", parameter="convention", value=convention,
+                        allowed=f"one of {list(ENERGY_CONVENTIONS)}")
     prof = load_profile(profile)
     qnet, _ = quantize(spec, prof)
-    record = golden_simulate(qnet, prepared.test.spikes, prepared.test.sample_lengths)
-    placement = map_network(qnet, prof)
-    counts = count_ops(record, qnet, placement)
-    report = estimate_energy(counts, prof, placement)
-    return float(report.total)
+    record, active = simulate_with_activity(qnet, prepared.test.spikes, prepared.test.sample_lengths)
+    deployment = Deployment.map(qnet, prof)
+    report = deployment.energy(record, active=active, active_definition=ACTIVE_SANAFE,
+                               static="chip" if convention == "dynamic" else convention)
+    return float(report.dynamic_j if convention == "dynamic" else report.total_j)

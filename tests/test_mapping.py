@@ -9,19 +9,17 @@ import pytest
 from hrsnn_hw.errors import MappingError
 from hrsnn_hw.mapping import Placement, connectivity, map_network
 from hrsnn_hw.profiles import PROFILE_DIR, load_profile, parse_profile
-from hrsnn_hw.fixedpoint import NumberFormat, QuantizedNetwork, QuantizedProjection
+from energy_nets import QuantizedNetwork, network, projection
 
 
 def make_qnet(w_rec, w_in, *, du=None, dv=None, vth=None, refractory=None, name="net") -> QuantizedNetwork:
     w_rec, w_in = np.asarray(w_rec), np.asarray(w_in)
     n, m = w_in.shape
     full = (lambda v, d: np.full(n, d) if v is None else np.asarray(v))
-    return QuantizedNetwork(name=name, dt=1e-3, n_input=m, du=full(du, 800), dv=full(dv, 200),
-                            vth=full(vth, 100), bias_mant=np.zeros(n), bias_exp=np.zeros(n),
-                            refractory_steps=full(refractory, 0),
-                            projections=(QuantizedProjection.from_dense("rec", "recurrent", w_rec, 0, 8, "mixed"),
-                                         QuantizedProjection.from_dense("in", "input", w_in, 0, 8, "excitatory")),
-                            excitatory=np.ones(n, bool), number_format=NumberFormat.from_profile("loihi2"))
+    return network(name, (projection("rec", "recurrent", w_rec, 0, 8, "mixed"),
+                          projection("in", "input", w_in, 0, 8, "excitatory")),
+                   n_input=m, du=full(du, 800), dv=full(dv, 200), vth=full(vth, 100),
+                   refractory=full(refractory, 0))
 
 
 def custom_profile(base: str = "loihi1_sanafe", **limits):
@@ -224,3 +222,49 @@ def test_placement_roundtrip_and_report(tmp_path):
     assert peak["neurons"]["used"] == 4 and peak["neurons"]["limit"] == 4
     with pytest.raises(ValueError):
         placement.neuron_core[0] = 3
+
+
+def test_core_budget_spreads_balanced_and_keeps_every_rule():
+    w, w_in = chain(10)
+    qnet = make_qnet(w, w_in)
+    prof = load_profile("loihi1_sanafe")
+    assert map_network(qnet, prof).n_cores == 1
+    spread = map_network(qnet, prof, cores=4)
+    assert spread.n_cores == 4
+    assert sorted(np.bincount(spread.neuron_core).tolist()) == [2, 2, 3, 3]
+    assert any("core budget of 4" in note for note in spread.notes)
+    # a budget below what the limits need is exceeded, and said so
+    tight = map_network(make_qnet(w, w_in, vth=np.arange(10)), custom_profile(threshold_profiles_per_core=2), cores=2)
+    assert tight.n_cores == 5 and any("exceeded" in note for note in tight.notes)
+    with pytest.raises(MappingError) as exc:
+        map_network(qnet, prof, cores=0)
+    assert exc.value.parameter == "cores"
+    with pytest.raises(MappingError):
+        map_network(qnet, prof, cores=11)                     # more cores than neurons
+
+
+def test_truenorth_one_target_core_per_neuron_is_checked():
+    tn = load_profile("truenorth")
+    w, w_in = chain(8)
+    assert map_network(make_qnet(w, w_in), tn).n_cores == 1          # every target on the one core
+    n = 300                                                           # > 256 neurons per core: two cores
+    w = np.zeros((n, n), int)
+    w[np.arange(1, n), np.arange(n - 1)] = 5
+    w[280, 3] = 5                                                     # neuron 3 reaches core 0 and core 1
+    w_in = np.zeros((n, 1), int)
+    w_in[0, 0] = 7
+    with pytest.raises(MappingError) as exc:
+        map_network(make_qnet(w, w_in), tn, strategy="sequential")
+    assert exc.value.parameter == "target_cores_per_neuron" and "splitter" in exc.value.hint
+
+
+def test_output_axon_overflow_is_resolved_by_refilling_with_fewer_neurons():
+    n = 24
+    w = np.zeros((n, n), int)
+    for k in range(1, 5):                                             # each neuron drives the next four
+        w[(np.arange(n) + k) % n, np.arange(n)] = 5
+    qnet = make_qnet(w, np.ones((n, 1), int))
+    # 8 neurons per core: 8 own-core routes + 4 to the next core = 12 > 10 -> refill with 6 per core
+    placement = map_network(qnet, custom_profile(neurons_per_core=8, output_axons_per_core=10), strategy="sequential")
+    assert placement.utilization.used[:, 3].max() <= 10 and placement.n_cores == 4
+    assert any("refilled" in note for note in placement.notes)

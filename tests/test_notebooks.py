@@ -33,7 +33,7 @@ EXPECTED_TEXT = {
                   "reloads identically: True", "SpecError on 'projections.exc->exc.p'"],
     "02_training_and_ablation": ["heterogeneous neurons raise memory capacity:"],
     "04_deploy_and_verify": ["identical: True", "first divergence: Divergence("],
-    "05_energy": ["energy ratios"],
+    "05_energy": ["ratios on an equal core budget", "ESN on cpu at batch 1"],
 }
 BACKEND_IMPORT = re.compile(r"^\s*(import|from)\s+(brian2|lava)\b", re.MULTILINE)
 

@@ -76,9 +76,23 @@ def test_energy_command_prices_the_reference_designs_at_equal_task(quick_run):
                            "loihi1,cpu", "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     doc = json.loads(proc.stdout)
-    assert {r["design"] for r in doc["rows"]} == {"hrsnn", "mrsnn"}
-    assert set(doc["task"]) == {"hrsnn", "mrsnn"} and "accuracy" in doc["task"]["hrsnn"]
-    assert any(r["numerator"] == "hrsnn" and r["denominator"] == "mrsnn" for r in doc["ratios"])
+    spiking = [r for r in doc["rows"] if r["profile"] == "loihi1"]
+    assert {r["design"] for r in spiking} == {"hrsnn", "mrsnn"}
+    assert all(r["task_metric_name"] == "accuracy" and 0 <= r["task_metric"] <= 1 for r in spiking)
+    assert len({r["cores"] for r in spiking}) == 1                       # equal core budget
+    cpu = next(r for r in doc["rows"] if r["profile"] == "cpu")
+    assert cpu["design"] == "esn" and cpu["task_metric"] is not None and cpu["batch_size"] == 1
+    q = doc["ratios"]["loihi1"]
+    assert q["numerator"] == "hrsnn" and q["denominator"] == "mrsnn" and q["dynamic"] > 0 and q["total"] > 0
+    # the run's own table (every profile): dynamic energy moves with the work, never against it
+    table = json.loads((out / "energy" / "energy.json").read_text())
+    from hrsnn_hw.energy import EnergyTable
+    ratios = EnergyTable.load(out / "energy" / "energy.json").ratios
+    assert table and {"loihi1", "loihi2", "spinnaker2", "truenorth"} <= set(ratios)
+    for profile, r in ratios.items():
+        syn, spk = r["counts"]["synaptic_ops"] - 1, r["counts"]["spikes"] - 1
+        if syn * spk > 0:
+            assert (r["dynamic"] - 1) * syn >= 0, (profile, r["dynamic"], r["counts"])
 
 
 def test_report_holds_every_section_and_its_figures(quick_run):

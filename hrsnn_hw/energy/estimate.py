@@ -1,53 +1,48 @@
-"""Energy per inference from operation counts and a hardware profile.
+"""Energy per inference from operation counts and a hardware profile: dynamic terms + a static column.
 
-``energy = sum over events of count x energy-per-event + per-step overhead x steps
-+ static power x time``, per inference. Terms (J per inference):
+Dynamic terms (J per inference), each count x its cited price:
 
-* ``synaptic``: synaptic ops x ``synaptic_op`` (a conventional profile: ``accumulate``,
-  else ``mac``);
+* ``synaptic``: synaptic ops x ``synaptic_op``;
 * ``learning``: learning updates x ``synaptic_op_learning``;
-* ``neuron_active`` / ``neuron_idle``: neuron updates x ``neuron_update_active`` / ``_idle``
-  (a conventional profile: every update x ``neuron_update_active``, else ``mac``);
+* ``neuron_active`` / ``neuron_idle``: neuron updates x ``neuron_update_active`` / ``_idle``;
 * ``spike_out``: spikes x ``spike_out``;
 * ``routing``: messages x (``message_out`` + ``spike_in_tile``) + east-west hops x
   ``hop_east_west`` + north-south hops x ``hop_north_south`` (SANA-FE's "network" energy);
-* ``overhead``: steps x (``per_step_overhead`` + used cores x ``per_core_step_overhead``);
-* ``static``: static power x time per step x steps, static power = ``static_power`` +
-  ``static_power_per_chip`` x chips used (``static="per_chip"``, a powered chip leaks whole)
-  or x used cores / cores per chip (``static="core_share"``, the share of a chip the network
-  occupies, as if the rest ran other work).
+* ``overhead``: steps x (``per_step_overhead`` + used cores x ``per_core_step_overhead``).
 
-Time per step (``time_per_step``): ``"profile"`` = the profile's ``timing.time_per_step``,
-else derived from activity when the profile gives per-op times, else none (no static term);
-``"activity"`` = the busiest core's synaptic ops x ``synaptic_op_time`` + neuron updates x
-``neuron_update_time`` (active: value, idle: low), plus ``barrier_sync_time``;
-``"real_time"`` = the record's dt (a chip paced to wall-clock time); a number = seconds.
-The low / high band prices every event (and the time) at the low / high end of its band.
-A missing price leaves its term out and says so in the assumptions.
+Static (J per inference), only where the profile's ``static_model`` is ``per_chip``:
+``static_power_per_chip`` x chips x wall time, under a named convention
+(:data:`~hrsnn_hw.energy.report.STATIC_CONVENTIONS`): ``"chip"`` charges every chip used
+whole, ``"core_share"`` the used cores' share of a chip. Other static models leave the
+column empty and flag the row (TrueNorth's per-event figure already holds static power;
+SpiNNaker 2 has no published static figure). The wall time comes from
+:func:`~hrsnn_hw.energy.timing.step_times`. Dynamic energy never depends on the time model,
+so spreading a network over more cores cannot lower it (it adds messages, hops and
+per-core overhead).
+
+The low / high band prices every event (and the time and power) at the low / high end of
+its band. A missing price leaves its term out and says so in the assumptions.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from ..counting import OpCounts
-from ..errors import HrsnnError, ProfileError
+from ..errors import HrsnnError
 from ..mapping.placement import Placement
 from ..profiles import HardwareProfile, ProfileValue
-from .report import EnergyReport
+from .report import STATIC_CONVENTIONS, STATIC_NOT_CHARGED, EnergyReport
+from .timing import step_times
 
-STATIC_MODES = ("per_chip", "core_share")
-TIME_MODES = ("profile", "activity", "real_time")
+STATIC_MODES = tuple(STATIC_CONVENTIONS)
 
 
 class _Prices:
-    """Looks prices up once, remembering which were used and which were missing."""
+    """Looks prices up once, remembering which were used."""
 
     def __init__(self, profile: HardwareProfile) -> None:
         self.profile = profile
         self.used: dict[str, dict] = {}
-        self.missing: list[str] = []
 
     def get(self, *keys: str, section: str = "energy") -> ProfileValue | None:
         for key in keys:
@@ -65,125 +60,66 @@ def _band(pv: ProfileValue | None) -> np.ndarray:
     return np.array([pv.value, pv.low, pv.high])
 
 
-def _time_per_step(counts: OpCounts, prices: _Prices, mode: str | float,
-                   notes: list[str]) -> np.ndarray | None:
-    """(value, low, high) seconds per step, or None when there is no way to know it."""
-    if isinstance(mode, (int, float)) and not isinstance(mode, bool):
-        if not math.isfinite(mode) or mode <= 0:
-            raise HrsnnError("time per step must be a positive number of seconds", parameter="time_per_step",
-                             value=mode, allowed="(0, inf) s, or one of " + str(list(TIME_MODES)))
-        notes.append(f"time per step given: {mode:g} s")
-        return np.full(3, float(mode))
-    if mode not in TIME_MODES:
-        raise HrsnnError("unknown time-per-step mode", parameter="time_per_step", value=mode,
-                         allowed=f"one of {list(TIME_MODES)} or a number of seconds")
-    if mode == "real_time":
-        notes.append(f"time per step = the record's dt ({counts.dt:g} s): the chip is paced to real time")
-        return np.full(3, counts.dt)
-    if mode == "profile":
-        pv = prices.get("time_per_step", section="timing") or prices.get("time_per_step", section="energy")
-        if pv is not None:
-            notes.append(f"time per step from the profile: {pv.value:g} s"
-                         + (" (estimate)" if pv.estimate else "") + (f" [{pv.low:g} .. {pv.high:g}]"
-                                                                     if pv.low != pv.high else ""))
-            return _band(pv)
-    t_syn = prices.get("synaptic_op_time", section="timing")
-    t_nu = prices.get("neuron_update_time", section="timing")
-    if t_syn is None or t_nu is None:
-        if mode == "activity":
-            raise ProfileError("the profile gives no per-op times to derive the time per step from",
-                               parameter="timing.synaptic_op_time", value=prices.profile.name,
-                               hint="add timing.synaptic_op_time and timing.neuron_update_time, or pass "
-                                    "time_per_step='real_time' or a number of seconds")
-        notes.append("the profile gives no time per step and no per-op times: no static term")
-        return None
-    barrier = _band(prices.get("barrier_sync_time", section="timing"))
-    steps = counts.mean("steps")
-    if steps <= 0:
-        return barrier
-    if counts.n_cores:
-        syn = counts.per_core["synaptic_ops"]
-        act = counts.per_core["neuron_updates_active"]
-        idle = counts.per_core["neuron_updates_idle"]
-    else:
-        syn = np.array([counts.mean("synaptic_ops")])
-        act = np.array([counts.mean("neuron_updates_active")])
-        idle = np.array([counts.mean("neuron_updates_idle")])
-        notes.append("no placement: the activity-derived time treats the network as one core")
-    busy_value = (syn * t_syn.value + act * t_nu.value + idle * t_nu.low) / steps
-    busy_low = (syn * t_syn.low + (act + idle) * t_nu.low) / steps
-    busy_high = (syn * t_syn.high + act * t_nu.high + idle * t_nu.low) / steps
-    out = np.array([busy_value.max(), busy_low.max(), busy_high.max()]) + barrier
-    notes.append(f"time per step derived from activity: busiest core's ops x per-op times + barrier sync = "
-                 f"{out[0]:.3g} s [{out[1]:.3g} .. {out[2]:.3g}]; hop latency assumed hidden by pipelining")
-    return out
+def check_static(static: str) -> str:
+    if static not in STATIC_MODES:
+        raise HrsnnError("unknown static-power convention", parameter="static", value=static,
+                         allowed=f"one of {list(STATIC_MODES)}",
+                         hint="'chip': whole chips x wall time; 'core_share': used cores' share of a chip")
+    return static
 
 
 def estimate_energy(counts: OpCounts, profile: HardwareProfile, placement: Placement | None = None, *,
-                    static: str = "per_chip", time_per_step: str | float = "profile") -> EnergyReport:
-    """Price ``counts`` on ``profile``: energy per inference with its terms, band and assumptions.
+                    static: str = "chip", time_per_step: str | float = "auto") -> EnergyReport:
+    """Price ``counts`` on a neuromorphic ``profile``: dynamic terms, static column, time, band, assumptions.
 
     Parameters
     ----------
     counts : OpCounts
-        From :func:`hrsnn_hw.counting.count_ops`.
+        From :func:`hrsnn_hw.counting.count_ops` (with a placement for routing, the
+        compute-bound time and the per-core overhead).
     profile : HardwareProfile
-        Any profile; a conventional one prices the spiking run as software on that device.
+        A neuromorphic profile.
     placement : Placement, optional
-        Overrides the cores/chips recorded in ``counts`` (for the static and overhead terms).
-    static : {"per_chip", "core_share"}
-        How a chip's static power is charged (see module docstring).
-    time_per_step : {"profile", "activity", "real_time"} or float
-        Where the time per step comes from (see module docstring).
+        Only checked against the counts' (the counts carry cores, tiles and chips).
+    static : {"chip", "core_share"}
+        Static convention (see module docstring).
+    time_per_step : {"auto", "compute", "real_time", "tick"} or float
+        Time model (see :mod:`hrsnn_hw.energy.timing`); ``"auto"``: the profile's.
 
     Returns
     -------
     EnergyReport
     """
-    if static not in STATIC_MODES:
-        raise HrsnnError("unknown static-power mode", parameter="static", value=static,
-                         allowed=f"one of {list(STATIC_MODES)}")
+    check_static(static)
+    if profile.kind != "neuromorphic":
+        raise HrsnnError("spiking counts are priced on neuromorphic profiles only", parameter="profile",
+                         value=profile.name, hint="conventional devices price a non-spiking model "
+                                                  "(hrsnn_hw.energy.conventional)")
     notes: list[str] = []
     prices = _Prices(profile)
-    n_cores = placement.n_cores if placement is not None else counts.n_cores
-    n_chips = placement.n_chips if placement is not None else counts.n_chips
-    cores_per_chip = placement.cores_per_chip if placement is not None else counts.cores_per_chip
-    placed_on = placement.profile if placement is not None else counts.placement_profile
-    if placed_on and placed_on != profile.name:
-        notes.append(f"the mapping was made for {placed_on!r}, the prices are {profile.name!r}'s")
+    if placement is not None and placement.n_cores != counts.n_cores:
+        raise HrsnnError("the placement is not the one the counts were made with", parameter="placement",
+                         value=f"{placement.n_cores} cores", allowed=f"{counts.n_cores} cores")
+    if counts.placement_profile and counts.placement_profile != profile.name:
+        notes.append(f"the mapping was made for {counts.placement_profile!r}, the prices are {profile.name!r}'s")
     ps = counts.per_sample
-    conventional = profile.kind == "conventional"
     steps = ps["steps"].astype(np.float64)
-
-    # (term, per-sample count, price band, per-core count or None)
-    events: list[tuple[str, np.ndarray, ProfileValue | None, np.ndarray | None, str]] = []
     pc = counts.per_core if counts.n_cores else None
 
     def core(name: str) -> np.ndarray | None:
         return None if pc is None else pc[name]
 
-    if conventional:
-        syn_price = prices.get("synaptic_op", "accumulate", "mac")
-        nu_price = prices.get("neuron_update_active", "mac")
-        notes.append("conventional device: the spiking run executed as software, every synaptic op at "
-                     "the accumulate price, every neuron updated every step")
-        events.append(("synaptic", ps["synaptic_ops"], syn_price, None, "synaptic ops"))
-        events.append(("neuron_updates", ps["neuron_updates_active"] + ps["neuron_updates_idle"], nu_price,
-                       None, "neuron updates"))
-    else:
-        events.append(("synaptic", ps["synaptic_ops"], prices.get("synaptic_op"), core("synaptic_ops"),
-                        "synaptic ops"))
-        events.append(("neuron_active", ps["neuron_updates_active"], prices.get("neuron_update_active"),
-                       core("neuron_updates_active"), "active neuron updates"))
-        events.append(("neuron_idle", ps["neuron_updates_idle"], prices.get("neuron_update_idle"),
-                       core("neuron_updates_idle"), "idle neuron updates"))
-        events.append(("spike_out", ps["spikes"], prices.get("spike_out"), core("spikes"), "spikes"))
+    events = [("synaptic", ps["synaptic_ops"], prices.get("synaptic_op"), core("synaptic_ops"), "synaptic ops"),
+              ("neuron_active", ps["neuron_updates_active"], prices.get("neuron_update_active"),
+               core("neuron_updates_active"), "active neuron updates"),
+              ("neuron_idle", ps["neuron_updates_idle"], prices.get("neuron_update_idle"),
+               core("neuron_updates_idle"), "idle neuron updates"),
+              ("spike_out", ps["spikes"], prices.get("spike_out"), core("spikes"), "spikes")]
     if ps["learning_updates"].any():
         events.append(("learning", ps["learning_updates"], prices.get("synaptic_op_learning"),
                        core("learning_updates"), "learning updates"))
-
     terms: dict[str, np.ndarray] = {}      # name -> (3, n_samples): value, low, high
-    by_core = np.zeros(n_cores if pc is not None else 0)
+    by_core = np.zeros(counts.n_cores)
     for name, count, pv, per_core, what in events:
         if pv is None:
             if count.any():
@@ -193,81 +129,92 @@ def estimate_energy(counts: OpCounts, profile: HardwareProfile, placement: Place
         if per_core is not None:
             by_core += per_core * pv.value
 
-    if not conventional:
-        msg = [prices.get("message_out"), prices.get("spike_in_tile")]
-        hop_ew, hop_ns = prices.get("hop_east_west"), prices.get("hop_north_south")
-        if any(p is not None for p in (*msg, hop_ew, hop_ns)):
-            msg_band = _band(msg[0]) + _band(msg[1])
-            routing = (msg_band[:, None] * ps["messages"][None, :] + _band(hop_ew)[:, None] * ps["hops_east_west"]
-                       + _band(hop_ns)[:, None] * ps["hops_north_south"])
-            terms["routing"] = routing
-            if pc is not None:
-                by_core += (pc["messages"] * msg_band[0] + pc["hops_east_west"] * _band(hop_ew)[0]
-                            + pc["hops_north_south"] * _band(hop_ns)[0])
-            if not counts.n_cores:
-                notes.append("no placement: routing energy counts no messages or hops")
-        elif ps["messages"].any():
-            notes.append("the profile prices no messages or hops: routing left out")
-        per_step = prices.get("per_step_overhead")
-        per_core_step = prices.get("per_core_step_overhead")
-        if per_step is not None or per_core_step is not None:
-            band = _band(per_step) + _band(per_core_step) * n_cores
-            terms["overhead"] = band[:, None] * steps[None, :]
-            if per_core_step is not None and pc is not None:
-                by_core += per_core_step.value * counts.mean("steps")
-            if per_core_step is not None and n_cores == 0:
-                notes.append("no placement: per-core-step overhead charged for 0 cores")
+    msg = [prices.get("message_out"), prices.get("spike_in_tile")]
+    hop_ew, hop_ns = prices.get("hop_east_west"), prices.get("hop_north_south")
+    if any(p is not None for p in (*msg, hop_ew, hop_ns)):
+        msg_band = _band(msg[0]) + _band(msg[1])
+        terms["routing"] = (msg_band[:, None] * ps["messages"][None, :]
+                            + _band(hop_ew)[:, None] * ps["hops_east_west"]
+                            + _band(hop_ns)[:, None] * ps["hops_north_south"])
+        if pc is not None:
+            by_core += (pc["messages"] * msg_band[0] + pc["hops_east_west"] * _band(hop_ew)[0]
+                        + pc["hops_north_south"] * _band(hop_ns)[0])
         else:
-            notes.append("the profile gives no per-step overhead (barrier sync, management): none charged")
+            notes.append("no placement: routing energy counts no messages or hops")
+    elif ps["messages"].any():
+        notes.append("the profile prices no messages or hops: routing left out")
+    per_step = prices.get("per_step_overhead")
+    per_core_step = prices.get("per_core_step_overhead")
+    if per_step is not None or per_core_step is not None:
+        band = _band(per_step) + _band(per_core_step) * counts.n_cores
+        terms["overhead"] = band[:, None] * steps[None, :]
+        if per_core_step is not None and pc is not None:
+            by_core += per_core_step.value * counts.mean("steps")
+        if per_core_step is not None and counts.n_cores == 0:
+            notes.append("no placement: per-core-step overhead charged for 0 cores")
 
-    tps = _time_per_step(counts, prices, time_per_step, notes)
-    p_fixed = prices.get("static_power")
-    p_chip = prices.get("static_power_per_chip")
-    time_band = (0.0, 0.0)
-    time_per_inference = 0.0
-    if tps is not None:
-        mean_steps = counts.mean("steps")
-        time_per_inference = float(tps[0] * mean_steps)
-        time_band = (float(tps[1] * mean_steps), float(tps[2] * mean_steps))
-        if p_fixed is not None or p_chip is not None:
-            if p_chip is not None:
-                if static == "per_chip":
-                    chips = float(n_chips)
-                    if n_chips == 0:
-                        chips = 1.0
-                        notes.append("no placement: static power charged for one chip")
-                    notes.append(f"static power per chip x {chips:g} chip(s) used (a powered chip leaks whole)")
-                else:
-                    if not cores_per_chip or not n_cores:
-                        raise HrsnnError("static='core_share' needs a placement (cores used, cores per chip)",
-                                         parameter="static", value=static, hint="pass a placement or use 'per_chip'")
-                    chips = n_cores / cores_per_chip
-                    notes.append(f"static power per chip x {n_cores}/{cores_per_chip} (the cores' share of a chip)")
-            else:
-                chips = 0.0
-            power = _band(p_fixed) + _band(p_chip) * chips
-            terms["static"] = (power * tps)[:, None] * steps[None, :]
-        elif tps is not None:
-            notes.append("the profile gives no static power: no static term")
+    times = step_times(counts, profile, time_per_step)
+    notes.extend(times.notes)
+    for key, info in times.prices.items():
+        prices.used[key] = info
+    wall = times.wall.mean(axis=1)                                          # (3,) per inference
+    static_j = static_low = static_high = None
+    comparable, comparability = True, ""
+    if profile.static_model == "per_chip":
+        p_chip = prices.get("static_power_per_chip")
+        if static == "chip":
+            chips = float(counts.n_chips or 1)
+            if not counts.n_chips:
+                notes.append("no placement: static power charged for one chip")
+        else:
+            if not counts.n_cores or not counts.cores_per_chip:
+                raise HrsnnError("static='core_share' needs a placement (cores used, cores per chip)",
+                                 parameter="static", value=static, hint="count with a placement, or use 'chip'")
+            chips = counts.n_cores / counts.cores_per_chip
+        power = _band(p_chip) * chips
+        static_j, static_low, static_high = (float(power[0] * wall[0]), float(power[1] * wall[1]),
+                                             float(power[2] * wall[2]))
+        convention = static
+        if times.mode == "none":
+            notes.append("no time model: no static energy")
+    else:
+        convention = profile.static_model
+        comparable = False
+        comparability = STATIC_NOT_CHARGED.get(profile.static_model, profile.static_model)
 
     for key, info in prices.used.items():
         if info.get("estimate"):
             notes.append(f"{key} is an estimate: {info.get('note') or 'see profile'}")
     notes.extend(counts.notes)
-    if placement is not None:
-        notes.extend(placement.notes)
     notes.append(f"active neuron = {counts.active_definition}")
 
     n_samples = counts.n_samples
     per_sample = np.zeros(n_samples)
     for arr in terms.values():
         per_sample += arr[0]
-    mean = {k: float(v[0].mean()) if n_samples else 0.0 for k, v in terms.items()}
-    low = {k: float(v[1].mean()) if n_samples else 0.0 for k, v in terms.items()}
-    high = {k: float(v[2].mean()) if n_samples else 0.0 for k, v in terms.items()}
-    total = float(sum(mean.values()))
-    return EnergyReport(design=counts.design, profile=profile.name, model="spiking", terms=mean, terms_low=low,
-                        terms_high=high, per_sample=per_sample, by_core=by_core,
-                        unattributed=total - float(by_core.sum()), time_per_inference=time_per_inference,
-                        time_band=time_band, n_cores=n_cores, n_chips=n_chips, counts=counts.means(),
-                        prices=prices.used, assumptions=tuple(dict.fromkeys(notes)))
+
+    def mean(k: int) -> dict[str, float]:
+        return {name: float(v[k].mean()) if n_samples else 0.0 for name, v in terms.items()}
+
+    total_steps = float(steps.sum())
+    compute_per_step = float(times.compute[0].sum()) / total_steps if times.compute is not None and total_steps else 0.0
+    nb = counts.neurobench()
+    nb["steps"] = counts.mean("steps")
+    nb["synaptic_ops"] = counts.mean("synaptic_ops")
+    nb["learning_updates"] = counts.mean("learning_updates")
+    if pc is not None:      # what sets a compute-bound step: the fullest and the busiest core
+        nb["fullest_core_neurons"] = float(pc["neurons"].max(initial=0.0))
+        nb["busiest_core_synaptic_ops"] = float(pc["synaptic_ops"].max(initial=0.0))
+    dynamic = mean(0)
+    return EnergyReport(design=counts.design, profile=profile.name, model="spiking", dynamic=dynamic,
+                        dynamic_low=mean(1), dynamic_high=mean(2), static_j=static_j, static_low_j=static_low,
+                        static_high_j=static_high,
+                        static_convention=convention,
+                        time_model=times.mode,
+                        time_per_step_s=float(times.wall[0].sum()) / total_steps if total_steps else 0.0,
+                        compute_time_per_step_s=compute_per_step, latency_s=float(wall[0]),
+                        latency_band_s=(float(wall[1]), float(wall[2])), per_sample_dynamic=per_sample,
+                        by_core=by_core, unattributed=float(sum(dynamic.values())) - float(by_core.sum()),
+                        n_cores=counts.n_cores, n_tiles=counts.n_tiles, n_chips=counts.n_chips, counts=nb,
+                        prices=prices.used, comparable=comparable, comparability=comparability,
+                        assumptions=tuple(dict.fromkeys(notes)))

@@ -6,8 +6,13 @@ Rules (each a :class:`~hrsnn_hw.errors.MappingError` ``parameter`` when it canno
 x bits per synapse), ``input_axons_per_core`` (distinct presynaptic sources, inputs
 included), ``output_axons_per_core`` (one per (source, destination core) route),
 ``neuron_profiles_per_core`` (distinct ``(du, dv, vth, refractory_steps)`` tuples),
-``threshold_profiles_per_core`` (distinct ``vth``), ``cores_per_board`` (cores_per_chip x
-chips_per_board) and ``neurons_per_board``.
+``threshold_profiles_per_core`` (distinct ``vth``), ``target_cores_per_neuron`` (cores one
+neuron's spike may reach: TrueNorth's one target axon per neuron), ``cores_per_board``
+(cores_per_chip x chips_per_board) and ``neurons_per_board``.
+
+A core budget (``cores=C``) spreads the neurons over at least C cores, balanced (each core
+takes at most its quota of ``ceil`` or ``floor(N / C)`` neurons): two designs compared on the
+same budget pay the same per-core costs (barrier, per-core overhead, static share).
 
 Cores are filled greedily, one after the other, in a neuron order: ``"sequential"`` keeps
 the network's index order; ``"pack_profiles"`` also tries neurons grouped by their profile
@@ -18,13 +23,18 @@ chips, in order; tile ``t`` of a chip sits at ``x = t // mesh_height``, ``y = t 
 """
 from __future__ import annotations
 
+import dataclasses
+import math
+from dataclasses import dataclass
+
 import numpy as np
+import scipy.sparse
 
 from ..errors import MappingError
-from ..fixedpoint import CoreLimits, QuantizedNetwork, core_limits
 from ..profiles import HardwareProfile
-from .connectivity import Connectivity, connectivity
+from ..fixedpoint import CoreLimits, QuantizedNetwork, core_limits
 from .placement import RESOURCES, Placement, UtilizationReport
+from .synapses import source_target_matrix
 
 STRATEGIES = ("pack_profiles", "sequential")
 INPUT_MODES = ("io", "core")
@@ -39,16 +49,32 @@ def neuron_profile_ids(qnet: QuantizedNetwork) -> tuple[np.ndarray, np.ndarray]:
     return prof.reshape(-1).astype(np.int64), vth.reshape(-1).astype(np.int64)
 
 
-def _check_single_neurons(conn: Connectivity, lim: CoreLimits) -> None:
-    bits = conn.fan_in * lim.bits_per_synapse
+@dataclass(frozen=True)
+class _Synapses:
+    """Per neuron: its presynaptic sources (CSR rows) and stored synapses (fan-in)."""
+
+    sources: scipy.sparse.csr_matrix       # (N, N+M), entries = synapse counts
+    fan_in: np.ndarray
+    n_sources: int
+
+
+def _synapses(qnet: QuantizedNetwork) -> _Synapses:
+    by_post = source_target_matrix(qnet).T.tocsr()
+    by_post.sort_indices()
+    return _Synapses(sources=by_post, fan_in=np.asarray(by_post.sum(axis=1)).ravel().astype(np.int64),
+                     n_sources=by_post.shape[1])
+
+
+def _check_single_neurons(syn: _Synapses, lim: CoreLimits) -> None:
+    bits = syn.fan_in * lim.bits_per_synapse
     worst = int(np.argmax(bits)) if bits.size else 0
     if bits.size and bits[worst] > lim.memory_bits:
         raise MappingError(f"neuron {worst} alone needs {int(bits[worst])} bits of synaptic memory "
-                           f"({int(conn.fan_in[worst])} synapses x {lim.bits_per_synapse} bits), more than a core "
+                           f"({int(syn.fan_in[worst])} synapses x {lim.bits_per_synapse} bits), more than a core "
                            f"has ({int(lim.memory_bits)} bits)", parameter="synaptic_memory_per_core",
                            index=worst, value=int(bits[worst]), allowed=f"<= {int(lim.memory_bits)} bits",
                            hint="reduce this neuron's fan-in (sparser projections)")
-    n_src = conn.sources_per_neuron
+    n_src = np.diff(syn.sources.indptr)
     worst = int(np.argmax(n_src)) if n_src.size else 0
     if n_src.size and n_src[worst] > lim.input_axons:
         raise MappingError(f"neuron {worst} alone has {int(n_src[worst])} distinct presynaptic sources, more "
@@ -57,18 +83,25 @@ def _check_single_neurons(conn: Connectivity, lim: CoreLimits) -> None:
                            allowed=f"<= {int(lim.input_axons)}", hint="reduce this neuron's fan-in")
 
 
-def _greedy(order: np.ndarray, conn: Connectivity, prof: np.ndarray, vth: np.ndarray,
-            lim: CoreLimits) -> tuple[np.ndarray, list[list[int]], dict[str, int]]:
-    """Fill cores one after the other in ``order``; return core of each neuron, per-core usage, closers."""
-    n = conn.n_neurons
-    core_of = np.full(n, -1, dtype=np.int64)
+def _greedy(order: np.ndarray, syn: _Synapses, prof: np.ndarray, vth: np.ndarray,
+            lim: CoreLimits, quota: np.ndarray | None = None) -> tuple[np.ndarray, list[list[int]], dict[str, int]]:
+    """Fill cores one after the other in ``order``; return core of each neuron, per-core usage, closers.
+
+    ``quota[k]``: at most that many neurons on core k (a core budget); cost O(N + synapses).
+    """
+    n = syn.fan_in.size
+    core_of = [-1] * n
     usage: list[list[int]] = []
     closed_by: dict[str, int] = {}
-    fan_in = conn.fan_in
-    cnt = mem = 0
-    src = np.zeros(conn.n_sources, dtype=bool)  # sources the current core receives
-    marked: list[np.ndarray] = []                 # ... as index arrays, to clear them in O(fan-in)
-    n_src = 0
+    ptr, idx = syn.sources.indptr, syn.sources.indices
+    stamp = np.full(syn.n_sources, -1, dtype=np.int64)       # core that last took each source as an input axon
+    # plain Python values: the loop runs once per neuron, numpy scalars would dominate its cost
+    bits_of = (syn.fan_in * lim.bits_per_synapse).tolist()
+    prof_l, vth_l, ptr_l = prof.tolist(), vth.tolist(), ptr.tolist()
+    quota_l = quota.tolist() if quota is not None else None
+    max_neurons, max_mem, max_in = lim.neurons, lim.memory_bits, lim.input_axons
+    max_prof, max_vth = lim.neuron_profiles, lim.threshold_profiles
+    cnt = mem = n_src = 0
     profs: set[int] = set()
     vths: set[int] = set()
     core = -1
@@ -76,49 +109,77 @@ def _greedy(order: np.ndarray, conn: Connectivity, prof: np.ndarray, vth: np.nda
     def close() -> None:
         usage.append([cnt, mem, n_src, 0, len(profs), len(vths)])
 
-    for i in order:
-        bits = int(fan_in[i]) * lim.bits_per_synapse
+    for i in order.tolist():
+        bits = bits_of[i]
+        srcs = idx[ptr_l[i]:ptr_l[i + 1]]
+        p_i, v_i = prof_l[i], vth_l[i]
         reason = None
         if core < 0:
             reason = "start"
-        elif cnt + 1 > lim.neurons:
+        elif quota_l is not None and core < len(quota_l) and cnt + 1 > quota_l[core]:
+            reason = "core_budget"
+        elif cnt + 1 > max_neurons:
             reason = "neurons_per_core"
-        elif mem + bits > lim.memory_bits:
+        elif mem + bits > max_mem:
             reason = "synaptic_memory_per_core"
-        elif prof[i] not in profs and len(profs) + 1 > lim.neuron_profiles:
+        elif p_i not in profs and len(profs) + 1 > max_prof:
             reason = "neuron_profiles_per_core"
-        elif vth[i] not in vths and len(vths) + 1 > lim.threshold_profiles:
+        elif v_i not in vths and len(vths) + 1 > max_vth:
             reason = "threshold_profiles_per_core"
-        if reason is None:
-            # sources of neuron i this core does not receive yet: O(fan-in), not O(N)
-            srcs = conn.sources_of(i)
-            new = srcs[~src[srcs]]
-            n_union = n_src + int(new.size)
-            if n_union > lim.input_axons:
+        else:
+            new = srcs[stamp[srcs] != core]          # sources this core does not receive yet
+            if n_src + new.size > max_in:
                 reason = "input_axons_per_core"
         if reason is not None:
             if core >= 0:
                 close()
                 closed_by[reason] = closed_by.get(reason, 0) + 1
             core += 1
-            cnt = mem = 0
-            if marked:
-                src[np.concatenate(marked)] = False
-            marked = []
+            cnt = mem = n_src = 0
             profs, vths = set(), set()
-            new = conn.sources_of(i)
-            n_union = int(new.size)
+            new = srcs                                 # a fresh core receives none yet
+        stamp[new] = core
+        n_src += int(new.size)
         core_of[i] = core
         cnt += 1
         mem += bits
-        src[new] = True
-        marked.append(new)
-        n_src = n_union
-        profs.add(int(prof[i]))
-        vths.add(int(vth[i]))
+        profs.add(p_i)
+        vths.add(v_i)
     if core >= 0:
         close()
-    return core_of, usage, closed_by
+    return np.asarray(core_of, dtype=np.int64), usage, closed_by
+
+
+_OUTPUT_AXON_RETRIES = 8
+
+
+def _fill(n: int, syn: _Synapses, prof: np.ndarray, vth: np.ndarray, lim: CoreLimits, quota: np.ndarray | None,
+          strategy: str, orders: tuple[str, ...] = ("index", "grouped")
+          ) -> tuple[np.ndarray, list[list[int]], dict[str, int], str, str]:
+    """The greedy fill in index order and, for "pack_profiles", grouped by profile; the one with fewer cores
+    (and which order won, so a refill with a smaller cap need not try the other again)."""
+    tried = {}
+    if "index" in orders or strategy != "pack_profiles":
+        tried["index"] = _greedy(np.arange(n), syn, prof, vth, lim, quota)
+    if strategy == "pack_profiles" and "grouped" in orders \
+            and not (math.isinf(lim.neuron_profiles) and math.isinf(lim.threshold_profiles)):
+        tried["grouped"] = _greedy(np.lexsort((np.arange(n), prof)), syn, prof, vth, lim, quota)
+    best = min(tried, key=lambda k: (len(tried[k][1]), k != "grouped"))
+    cores = {k: len(v[1]) for k, v in tried.items()}
+    if best == "grouped":
+        note = f"neurons grouped by profile: {cores['grouped']} cores" + \
+            (f" (index order: {cores['index']})" if "index" in cores else "")
+    else:
+        note = f"index order: {cores['index']} cores" + \
+            (f" (grouped by profile: {cores['grouped']})" if "grouped" in cores else "")
+    return (*tried[best], note, best)
+
+
+def _quota(n: int, cores: int | None) -> np.ndarray | None:
+    if cores is None:
+        return None
+    base, extra = divmod(n, cores)
+    return np.array([base + (k < extra) for k in range(cores)], dtype=np.int64)
 
 
 def _coordinates(n_cores: int, lim: CoreLimits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -137,7 +198,7 @@ def _coordinates(n_cores: int, lim: CoreLimits) -> tuple[np.ndarray, np.ndarray,
 
 
 def map_network(qnet: QuantizedNetwork, profile: HardwareProfile, *, strategy: str = "pack_profiles",
-                inputs: str = "io", max_neurons_per_core: int | None = None) -> Placement:
+                inputs: str = "io", max_neurons_per_core: int | None = None, cores: int | None = None) -> Placement:
     """Place every neuron of ``qnet`` on a core of ``profile``'s chip(s).
 
     Parameters
@@ -154,6 +215,10 @@ def map_network(qnet: QuantizedNetwork, profile: HardwareProfile, *, strategy: s
         spike generators do, and as SANA-FE maps them).
     max_neurons_per_core : int, optional
         Fill cores only up to this many neurons (spread a network over more cores).
+    cores : int, optional
+        Core budget: spread the neurons over at least this many neuron cores, balanced. The
+        profile's limits still apply, so a network that needs more cores uses more (the
+        placement's notes say so).
 
     Returns
     -------
@@ -172,9 +237,15 @@ def map_network(qnet: QuantizedNetwork, profile: HardwareProfile, *, strategy: s
         raise MappingError("unknown input placement", parameter="inputs", value=inputs,
                            allowed=f"one of {list(INPUT_MODES)}")
     lim, notes = core_limits(profile, qnet, max_neurons_per_core=max_neurons_per_core)
-    conn = connectivity(qnet)
-    n, m = conn.n_neurons, conn.n_inputs
+    syn = _synapses(qnet)
+    n, m = qnet.n_neurons, qnet.n_input
     max_cores = lim.cores_per_chip * lim.chips
+    if cores is not None:
+        if isinstance(cores, bool) or int(cores) != cores or not 1 <= cores <= max(1, min(n, max_cores)):
+            raise MappingError("core budget out of range", parameter="cores", value=cores,
+                               allowed=f"1..{max(1, min(n, max_cores))} (at most one neuron per core, "
+                                       f"{max_cores} cores on the board)")
+        cores = int(cores)
     capacity = lim.neurons * max_cores
     placed_sources = n + (m if inputs == "core" else 0)
     if placed_sources > capacity:
@@ -182,28 +253,50 @@ def map_network(qnet: QuantizedNetwork, profile: HardwareProfile, *, strategy: s
                            f"{lim.neurons} per core x {lim.cores_per_chip} cores x {lim.chips} chip(s) = {capacity}",
                            parameter="neurons_per_board", value=placed_sources, allowed=f"<= {capacity}",
                            hint="a smaller network, or a profile with more chips_per_board")
-    _check_single_neurons(conn, lim)
+    _check_single_neurons(syn, lim)
     prof, vth = neuron_profile_ids(qnet)
 
-    core_of, usage, closed_by = _greedy(np.arange(n), conn, prof, vth, lim)
-    if strategy == "pack_profiles":
-        grouped = np.lexsort((np.arange(n), prof))
-        g_core_of, g_usage, g_closed = _greedy(grouped, conn, prof, vth, lim)
-        if len(g_usage) <= len(usage):
-            notes.append(f"neurons grouped by profile: {len(g_usage)} cores (index order: {len(usage)})")
-            core_of, usage, closed_by = g_core_of, g_usage, g_closed
-        else:
-            notes.append(f"index order kept: {len(usage)} cores (grouped by profile: {len(g_usage)})")
-    n_neuron_cores = len(usage)
-
-    # Output axons: one per (source, destination core) route.
-    onehot = np.zeros((n, max(n_neuron_cores, 1)), dtype=np.int32)
-    onehot[np.arange(n), core_of] = 1
-    dest = (conn.connected.T.astype(np.int32) @ onehot) > 0          # (N+M, cores)
-    routes = dest.sum(axis=1)
-    out_axons = np.bincount(core_of, weights=routes[:n], minlength=n_neuron_cores).astype(np.int64)
+    quota = _quota(n, cores)
+    by_src = syn.sources.T.tocsr()                                       # (N+M, N)
+    orders: tuple[str, ...] = ("index", "grouped")
+    for attempt in range(_OUTPUT_AXON_RETRIES + 1):
+        core_of, usage, closed_by, order_note, winner = _fill(n, syn, prof, vth, lim, quota, strategy,
+                                                              orders if attempt else ("index", "grouped"))
+        orders = (winner,)
+        n_neuron_cores = len(usage)
+        # Output axons: one per (source, destination core) route.
+        onehot = scipy.sparse.csr_matrix((np.ones(n, np.int32), (np.arange(n), core_of)),
+                                         shape=(n, max(n_neuron_cores, 1)))
+        dest = (by_src @ onehot).tocsr()
+        routes = np.diff(dest.indptr).astype(np.int64)                  # destination cores per source
+        out_axons = np.bincount(core_of, weights=routes[:n], minlength=n_neuron_cores).astype(np.int64)
+        worst = int(np.argmax(out_axons)) if n_neuron_cores else 0
+        if not n_neuron_cores or out_axons[worst] <= lim.output_axons or attempt == _OUTPUT_AXON_RETRIES:
+            break
+        # Fewer neurons per core -> fewer routes per core: shrink the cap in proportion and refill.
+        # (a 3 % margin: spreading raises the routes per neuron a little, so the exact ratio falls short)
+        cap = max(1, int(max(row[0] for row in usage) * 0.97 * lim.output_axons / out_axons[worst]))
+        notes.append(f"core {worst} needed {int(out_axons[worst])} output axons (> {int(lim.output_axons)}): "
+                     f"refilled with at most {cap} neurons per core")
+        lim = dataclasses.replace(lim, neurons=cap)
+    notes.append(order_note)
     for c in range(n_neuron_cores):
         usage[c][3] = int(out_axons[c])
+    if cores is not None:
+        if n_neuron_cores > cores:
+            notes.append(f"core budget {cores} exceeded: the profile's limits need {n_neuron_cores} cores")
+        else:
+            notes.append(f"spread over a core budget of {cores} cores")
+    target_limit = _target_cores_limit(profile)
+    if n and routes[:n].max(initial=0) > target_limit:
+        worst = int(np.argmax(routes[:n]))
+        raise MappingError(f"neuron {worst} reaches {int(routes[worst])} cores, but a neuron's spike reaches "
+                           f"at most {int(target_limit)} on {profile.name} ({int((routes[:n] > target_limit).sum())} "
+                           f"neurons exceed it)", parameter="target_cores_per_neuron", index=worst,
+                           value=int(routes[worst]), allowed=f"<= {int(target_limit)}",
+                           hint="splitter neurons (not inserted by this mapper), or a network that fits one core")
+    if math.isfinite(target_limit):
+        notes.append(f"at most {int(target_limit)} target core(s) per neuron: checked")
     input_core = np.full(m, -1, dtype=np.int64)
     input_cores: list[list[int]] = []
     if inputs == "core":
@@ -248,3 +341,10 @@ def map_network(qnet: QuantizedNetwork, profile: HardwareProfile, *, strategy: s
                      input_core=input_core, core_xy=xy, core_tile=tile, core_chip=chip, io_xy=IO_XY,
                      cores_per_tile=lim.cores_per_tile, cores_per_chip=lim.cores_per_chip,
                      has_mesh=lim.mesh is not None, utilization=util, notes=tuple(notes))
+
+
+def _target_cores_limit(profile: HardwareProfile) -> float:
+    """Cores one neuron's spike may reach (``inf`` when the profile sets no limit)."""
+    if profile.has("core_limits", "target_cores_per_neuron"):
+        return float(profile.int("core_limits", "target_cores_per_neuron"))
+    return math.inf

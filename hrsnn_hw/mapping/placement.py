@@ -5,17 +5,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..io import PathLike, load_artifact, save_artifact
+from .. import artifacts
 from ..arrays import frozen_array as _frozen
 
 PLACEMENT_KIND = "hrsnn_hw.Placement"
-PLACEMENT_VERSION = 1
+PLACEMENT_VERSION = 2
 
 #: Per-core resources the mapper checks, in :attr:`UtilizationReport.resources` order.
 RESOURCES = ("neurons", "synaptic_memory_bits", "input_axons", "output_axons",
              "neuron_profiles", "threshold_profiles")
 
 
+@artifacts.node("hrsnn_hw.UtilizationReport")
 @dataclass(frozen=True)
 class UtilizationReport:
     """Used / limit per resource per core.
@@ -86,9 +87,12 @@ class UtilizationReport:
         return "\n".join([fmt.format(*heads)] + [fmt.format(*row) for row in rows])
 
 
+@artifacts.artifact(PLACEMENT_KIND, PLACEMENT_VERSION)
 @dataclass(frozen=True)
 class Placement:
     """Neurons (and optionally input sources) on cores, cores on tiles, chips and mesh coordinates.
+
+    Saved and loaded with ``.save(path)`` / ``Placement.load(path)`` (:mod:`hrsnn_hw.artifacts`).
 
     Attributes
     ----------
@@ -158,6 +162,16 @@ class Placement:
         return int(self.core_xy.shape[0])
 
     @property
+    def n_tiles(self) -> int:
+        """Tiles holding at least one used core (what the barrier synchronises)."""
+        return int(np.unique(self.core_tile).size)
+
+    @property
+    def n_neuron_cores(self) -> int:
+        """Cores holding neurons (input cores excluded)."""
+        return int(self.utilization.n_cores - self.utilization.input_core.sum())
+
+    @property
     def n_chips(self) -> int:
         return int(self.core_chip.max()) + 1 if self.core_chip.size else 0
 
@@ -177,29 +191,5 @@ class Placement:
     def summary(self) -> dict:
         return {"profile": self.profile, "strategy": self.strategy, "inputs": self.inputs,
                 "n_neurons": self.n_neurons, "n_inputs": self.n_inputs, "n_cores": self.n_cores,
-                "n_tiles": int(np.unique(self.core_tile).size), "n_chips": self.n_chips,
+                "n_tiles": self.n_tiles, "n_chips": self.n_chips,
                 "peak": self.utilization.peak(), "notes": list(self.notes)}
-
-    def save(self, path: PathLike) -> None:
-        """Write atomically as a versioned ``.npz`` (no pickle)."""
-        u = self.utilization
-        meta = {"profile": self.profile, "strategy": self.strategy, "inputs": self.inputs,
-                "io_xy": list(self.io_xy), "cores_per_tile": self.cores_per_tile,
-                "cores_per_chip": self.cores_per_chip, "has_mesh": self.has_mesh, "notes": list(self.notes),
-                "resources": list(u.resources)}
-        arrays = {"neuron_core": self.neuron_core, "input_core": self.input_core, "core_xy": self.core_xy,
-                  "core_tile": self.core_tile, "core_chip": self.core_chip, "util_used": u.used,
-                  "util_limits": u.limits, "util_input_core": u.input_core}
-        save_artifact(path, PLACEMENT_KIND, PLACEMENT_VERSION, meta, arrays)
-
-    @classmethod
-    def load(cls, path: PathLike) -> "Placement":
-        """Read a placement written by :meth:`save`."""
-        meta, a, _ = load_artifact(path, PLACEMENT_KIND, (PLACEMENT_VERSION,))
-        util = UtilizationReport(resources=tuple(meta["resources"]), used=a["util_used"],
-                                 limits=a["util_limits"], input_core=a["util_input_core"])
-        return cls(profile=meta["profile"], strategy=meta["strategy"], inputs=meta["inputs"],
-                   neuron_core=a["neuron_core"], input_core=a["input_core"], core_xy=a["core_xy"],
-                   core_tile=a["core_tile"], core_chip=a["core_chip"], io_xy=tuple(meta["io_xy"]),
-                   cores_per_tile=int(meta["cores_per_tile"]), cores_per_chip=int(meta["cores_per_chip"]),
-                   has_mesh=bool(meta["has_mesh"]), utilization=util, notes=tuple(meta["notes"]))

@@ -26,12 +26,8 @@ def _fmt(x: Any, digits: int = 4) -> str:
 
 
 def _energy_text(joules: float | None) -> str:
-    if joules is None or not np.isfinite(joules):
-        return "n/a"
-    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("uJ", 1e-6), ("nJ", 1e-9), ("pJ", 1e-12)):
-        if abs(joules) >= scale:
-            return f"{joules / scale:.3g} {unit}"
-    return f"{joules:.3g} J"
+    from ..energy import format_joules
+    return "n/a" if joules is None or not np.isfinite(joules) else format_joules(joules)
 
 
 def design_figure(pipe, path: Path) -> Path:
