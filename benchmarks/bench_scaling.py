@@ -14,8 +14,9 @@ Bernoulli input raster (``--batch`` samples x ``--steps`` steps at ``--rate``):
 ``golden_events_per_s`` counts synaptic events (every spike, recurrent or input, times the
 stored synapses it reaches) per second of golden time. ``one_sample`` compares golden and
 Lava on a single sample at the smallest N (Lava's start-up included, as a user sees it).
-``kernel_paths`` times the golden model's event / dense paths forced (the crossover behind
-the constants of :mod:`hrsnn_hw.golden.synapses`) and ``lava_connections`` Lava Dense vs Sparse.
+``golden_threads`` times the golden model with samples on one thread vs numba's default pool,
+``golden_compile`` the first call in a fresh process with a cold and a warm numba cache, and
+``lava_connections`` Lava Dense vs Sparse.
 Conventions that swing the ratios are printed: batch, steps, input rate, targets, load average.
 
 Usage: .venv/bin/python benchmarks/bench_scaling.py [--quick]
@@ -35,6 +36,11 @@ from hrsnn_hw.golden import simulate
 from hrsnn_hw.golden.testing import random_inputs
 from hrsnn_hw.quantize import quantize
 from hrsnn_hw.spec import build_spec, read_spec_file, scale_design
+
+
+def numba_threads() -> int:
+    import numba
+    return numba.get_num_threads()
 
 
 def timed(fn):
@@ -80,21 +86,41 @@ def brian2_times(spec, x, lengths, targets) -> dict:
     return out
 
 
-def kernel_paths(qnet, x, lengths) -> dict:
-    """Golden time with the synaptic input forced onto each path (same integers, see the tests)."""
-    import dataclasses
-
-    from hrsnn_hw.golden import synapses
-    saved = (synapses.DENSE_NS_PER_MAC, synapses.ROW_NS_PER_ENTRY)
+def golden_threads(qnet, x, lengths, repeat: int) -> dict:
+    """Golden time with samples on 1 thread vs numba's default pool (the same integers, see the tests)."""
+    import numba
+    before = numba.get_num_threads()
     out = {}
     try:
-        for label, mac, row in (("auto", *saved), ("events", np.inf, np.inf), ("dense", 0.0, np.inf)):
-            synapses.DENSE_NS_PER_MAC, synapses.ROW_NS_PER_ENTRY = mac, row
-            q = dataclasses.replace(qnet)  # fresh operators for this setting
-            simulate(q, x[:1, :5], lengths[:1] * 0 + 5)
-            out[label] = best_of(lambda: simulate(q, x, lengths), 2)
+        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            out[str(threads)] = best_of(lambda: simulate(qnet, x, lengths), repeat)
     finally:
-        synapses.DENSE_NS_PER_MAC, synapses.ROW_NS_PER_ENTRY = saved
+        numba.set_num_threads(before)
+    return out
+
+
+def golden_compile() -> dict:
+    """First golden call in a fresh process: with an empty numba cache (compilation) and with the cache
+    just written (what every later process pays)."""
+    import subprocess
+    import sys
+    import tempfile
+    code = ("import time, numpy as np; t0 = time.perf_counter()\n"
+            "from hrsnn_hw.golden import simulate, simulate_float\n"
+            "from hrsnn_hw.golden.testing import random_inputs, random_qnet\n"
+            "t1 = time.perf_counter(); rng = np.random.default_rng(0); q = random_qnet(rng, 20, 4)\n"
+            "x, l = random_inputs(rng, 3, 10, 4); t2 = time.perf_counter()\n"
+            "simulate(q, x, l); simulate(q, x[:1], l[:1]); t3 = time.perf_counter()\n"
+            "simulate_float(q, x, l); simulate_float(q, x[:1], l[:1]); t4 = time.perf_counter()\n"
+            "print(t1 - t0, t3 - t2, t4 - t3)")
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("cold_cache", "warm_cache"):
+            res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            imp, fixed, twin = map(float, res.stdout.split())
+            out[label] = {"import_s": imp, "first_simulate_s": fixed, "first_simulate_float_s": twin}
     return out
 
 
@@ -109,7 +135,8 @@ def main() -> None:
     ap.add_argument("--lava-max", type=int, default=1000, help="largest N run on Lava")
     ap.add_argument("--lava-batch", type=int, default=4, help="samples run on Lava (its time is scaled to --batch)")
     ap.add_argument("--brian2-targets", nargs="*", default=["cython", "cpp_standalone"])
-    ap.add_argument("--no-extras", action="store_true", help="skip kernel_paths and lava_connections")
+    ap.add_argument("--no-extras", action="store_true",
+                    help="skip golden_threads, golden_compile and lava_connections")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     sizes = args.sizes or ([200, 1000, 4000] if args.quick else [200, 1000, 4000, 10000])
@@ -151,20 +178,24 @@ def main() -> None:
                                     "spikes_identical": bool(np.array_equal(lava1.spikes, rec.spikes[:1])),
                                     "note": "Lava time includes its runtime start-up, as a user sees it"}
         if not args.no_extras and n in (200, 1000):
-            extras.setdefault("kernel_paths", {})[str(n)] = kernel_paths(qnet, x, lengths)
+            extras.setdefault("golden_threads", {})[str(n)] = golden_threads(qnet, x, lengths, args.repeat)
             from hrsnn_hw.lava_backend import run_lava
             k = min(2, args.batch)
             conn = {}
             for kind in ("dense", "sparse"):
                 _, conn[kind] = timed(lambda: run_lava(qnet, x[:k], lengths[:k], connections=kind))
             extras.setdefault("lava_connections", {})[str(n)] = {"samples": k, **conn}
+    if not args.no_extras:
+        extras["golden_compile"] = golden_compile()
     eps = [r["golden_events_per_s"] for r in rows]
     large = [r for r in rows if r["n_neurons"] >= 1000 and r["brian2_over_golden"]]
     result = {
         "benchmark": "scaling",
         "conventions": {"design": "hrsnn scaled by scale_design (fan-in kept)", "profile": "loihi2",
                         "batch": args.batch, "steps": args.steps, "input_rate": args.rate,
-                        "golden": f"best of {args.repeat}", "brian2": "fastest target, second run (compile excluded)",
+                        "golden": f"best of {args.repeat}, numba threads {numba_threads()}, code compiled and "
+                                  "cached before timing (first call: golden_compile)",
+                        "brian2": "fastest target, second run (compile excluded)",
                         "lava": f"HeteroLIF fixed point, {args.lava_batch} samples scaled to the batch",
                         "timer": "wall clock"},
         "rows": rows,

@@ -1,4 +1,4 @@
-"""The golden model: the executable definition of the fixed-point arithmetic (numpy only).
+"""The golden model: the executable definition of the fixed-point arithmetic (numpy + numba).
 
 ``simulate(qnet, input_spikes, sample_lengths)`` runs Lava's bit-accurate LIF/Dense rules
 (extended with per-neuron parameters and a refractory counter) on a batch of samples, event
