@@ -21,7 +21,7 @@ One step of one neuron::
 Synaptic input (Lava Dense, fixed point): ``a_in = wrap32(sum_p shift(W_p @ s_p, weight_exp_p))``,
 an arithmetic shift (floor for negative exponents) of each projection's integer sum, from the
 events of the previous step (one step of delay per projection), added in Lava's int32 ports;
-:func:`scatter` and :func:`finish_input` compute it from the CSR arrays of a
+:func:`scatter` and :func:`finish_inputs` compute it from the CSR arrays of a
 :class:`~.synapses.SynapseSet`.
 
 Lava wraps u with one conditional add, which is a true 24-bit wrap only while the shifted
@@ -62,6 +62,12 @@ def _compile(fn, **options):
 
 def _jit(fn):
     return _compile(fn)
+
+
+def _jit_inline(fn):
+    # inlined into its compiled callers at numba's IR level: no call, and no reference counting of
+    # the arrays passed (atomic increments per call would cost more than the rule itself)
+    return _compile(fn, inline="always")
 
 
 def _jit_parallel(fn):
@@ -151,16 +157,15 @@ class StepResult(NamedTuple):
 
 # ----------------------------------------------------------------------------- compiled scalar rules
 
-@_jit
+@_jit_inline
 def decay_scalar(x, multiplier, shift):
     """``sign(x*m) * (|x*m| >> shift)`` on int64: Lava's decay, rounding toward zero."""
     prod = x * multiplier
-    if prod >= 0:
-        return prod >> shift
-    return -((-prod) >> shift)
+    sign = prod >> 63  # 0 or -1: branch-free (the sign of a state is unpredictable)
+    return ((((prod ^ sign) - sign) >> shift) ^ sign) - sign
 
 
-@_jit
+@_jit_inline
 def neuron_step(u, v, refractory, a_shifted, decay_u, decay_v, vth_eff, bias_eff, refractory_steps,
                 decay_shift, wrap_limit):
     """One bit-accurate LIF step of one neuron, int64 scalars: THE arithmetic (module docstring).
@@ -183,32 +188,37 @@ def neuron_step(u, v, refractory, a_shifted, decay_u, decay_v, vth_eff, bias_eff
     """
     flags = 0
     u = decay_scalar(u, decay_u, decay_shift) + a_shifted
-    # Lava wraps with one conditional add/subtract, not a modulo
-    if u > wrap_limit:
-        u -= 2 * wrap_limit
-        flags |= U_WRAPPED
-    elif u <= -wrap_limit:
-        u += 2 * wrap_limit
-        flags |= U_WRAPPED
     if u > wrap_limit or u <= -wrap_limit:
-        flags |= U_INPUT_OVERFLOW
+        # Lava wraps with one conditional add/subtract, not a modulo
+        if u > wrap_limit:
+            u -= 2 * wrap_limit
+        else:
+            u += 2 * wrap_limit
+        flags = U_WRAPPED
+        if u > wrap_limit or u <= -wrap_limit:
+            flags |= U_INPUT_OVERFLOW
+    spike = False
     if refractory > 0:
         # held: v <- 0 (nothing clips and, as thresholds are >= 0, nothing spikes)
-        return u, 0, refractory - 1, False, flags
-    v = decay_scalar(v, decay_v, decay_shift) + u + bias_eff
-    v_max = wrap_limit - 1
-    if v > v_max:
-        v = v_max
-        flags |= V_CLIPPED
-    elif v < -v_max:
-        v = -v_max
-        flags |= V_CLIPPED
-    if v > vth_eff:
-        return u, 0, refractory_steps, True, flags
-    return u, v, 0, False, flags
+        v = 0
+        refractory -= 1
+    else:
+        v = decay_scalar(v, decay_v, decay_shift) + u + bias_eff
+        v_max = wrap_limit - 1
+        if v > v_max or v < -v_max:
+            v = v_max if v > 0 else -v_max
+            flags |= V_CLIPPED
+        if v > vth_eff:
+            v = 0
+            refractory = refractory_steps
+            spike = True
+        else:
+            refractory = 0
+    # one exit: the inlined step stays one straight block in the caller's loop
+    return u, v, refractory, spike, flags
 
 
-@_jit
+@_jit_inline
 def neuron_step_float(u, v, refractory, a_in, scale_u, scale_v, vth_eff, bias_eff, refractory_steps,
                       input_scale, wrap_limit, saturate_v):
     """The float twin of :func:`neuron_step` (float64): the same update without rounding or wrap.
@@ -238,44 +248,55 @@ def neuron_step_float(u, v, refractory, a_in, scale_u, scale_v, vth_eff, bias_ef
 
 # ----------------------------------------------------------------------------- synaptic input (see .synapses)
 
-@_jit
+@_jit_inline
 def wrap32_scalar(x):
     """Two's-complement wrap of an int64 into int32's range (Lava's int32 containers)."""
     return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
 
 
-@_jit
+@_jit_inline
 def scatter(acc, ptr, target, weight, source, payload):
     """Add ``weight * payload`` of every synapse of ``source`` into ``acc[target]`` (one event)."""
     for k in range(ptr[source], ptr[source + 1]):
-        acc[target[k]] += weight[k] * payload
+        # targets are >= 0: an unsigned index skips numba's negative-index wraparound
+        acc[np.uint64(target[k])] += weight[k] * payload
 
 
-@_jit
-def finish_input(acc, part_exp, part_wrap, n_post, neuron):
-    """``sum_p shift(wrap?(acc_p), exp_p)`` of one neuron's part sums, which are reset to 0 (int64).
+@_jit_inline
+def finish_inputs(acc, part_exp, part_wrap, a_in):
+    """Each neuron's ``a_in`` from its part sums, which are reset to 0 (int64, in place).
 
-    A part's sum is wrapped to int32 first where Lava's graded accumulator can wrap it, then
-    shifted arithmetically by its exponent (flooring for negative ones).
+    ``a_in = wrap32(sum_p shift(wrap32?(acc_p), exp_p))``: a part's sum is wrapped to int32 first
+    where Lava's graded accumulator can wrap it, then shifted arithmetically by its exponent
+    (flooring for negative ones); the total wraps in Lava's int32 port (a no-op unless it can
+    leave int32). One loop per part, so each is a straight run over the neurons.
     """
-    total = 0
-    for part in range(part_exp.shape[0]):
-        k = part * n_post + neuron
-        x = acc[k]
-        acc[k] = 0
-        if part_wrap[part]:
-            x = wrap32_scalar(x)
+    n = a_in.shape[0]
+    last = part_exp.shape[0] - 1
+    for part in range(last + 1):
+        # one pass per part: read and reset its sums, wrap, shift, add (the conditions are loop-invariant)
+        off = part * n
         e = part_exp[part]
-        total += (x << e) if e >= 0 else (x >> -e)
-    return total
+        wrap = part_wrap[part]
+        for i in range(n):
+            x = acc[off + i]
+            acc[off + i] = 0
+            if wrap:
+                x = wrap32_scalar(x)
+            x = (x << e) if e >= 0 else (x >> -e)
+            if part > 0:
+                x += a_in[i]
+            if part == last:
+                x = wrap32_scalar(x)
+            a_in[i] = x
 
 
-@_jit
-def finish_input_float(acc, neuron):
-    """The float twin's ``a_in`` of one neuron (its one part sum, reset to 0): no rounding, no wrap."""
-    total = acc[neuron]
-    acc[neuron] = 0.0
-    return total
+@_jit_inline
+def finish_inputs_float(acc, a_in):
+    """The float twin's ``a_in`` (its one part sum, reset to 0): no rounding, no wrap."""
+    for i in range(a_in.shape[0]):
+        a_in[i] = acc[i]
+        acc[i] = 0.0
 
 
 @_jit
@@ -284,8 +305,7 @@ def accumulate_rows(ptr, target, weight, part_exp, part_wrap, n_post, row_ptr, s
     for row in range(out.shape[0]):
         for e in range(row_ptr[row], row_ptr[row + 1]):
             scatter(acc, ptr, target, weight, sources[e], payloads[e])
-        for i in range(n_post):
-            out[row, i] = finish_input(acc, part_exp, part_wrap, n_post, i)
+        finish_inputs(acc, part_exp, part_wrap, out[row])
 
 
 @_jit
@@ -294,8 +314,7 @@ def accumulate_rows_float(ptr, target, weight, n_post, row_ptr, sources, payload
     for row in range(out.shape[0]):
         for e in range(row_ptr[row], row_ptr[row + 1]):
             scatter(acc, ptr, target, weight, sources[e], payloads[e])
-        for i in range(n_post):
-            out[row, i] = finish_input_float(acc, i)
+        finish_inputs_float(acc, out[row])
 
 
 # ----------------------------------------------------------------------------- time loops (see .simulate)
@@ -311,6 +330,7 @@ def _run_sample(b, length, ptr, target, weight, part_exp, part_wrap,
     v = np.zeros(n, np.int64)
     refractory = np.zeros(n, np.int64)
     acc = np.zeros(part_exp.shape[0] * n, np.int64)
+    a_in = np.zeros(n, np.int64)
     fired = np.empty(n, np.int64)
     n_fired = 0
     n_wrapped = 0
@@ -324,12 +344,11 @@ def _run_sample(b, length, ptr, target, weight, part_exp, part_wrap,
             base = b * t_stride + t - 1
             for e in range(in_ptr[base], in_ptr[base + 1]):
                 scatter(acc, ptr, target, weight, in_src[e], in_val[e])
+        finish_inputs(acc, part_exp, part_wrap, a_in)
         n_fired = 0
         n_active = 0
         for i in range(n):
-            # Lava's neuron adds its int32 ports: a_in wraps in int32 (a no-op unless it can leave it)
-            a_shifted = wrap32_scalar(finish_input(acc, part_exp, part_wrap, n, i)) << u_shift
-            ui, vi, ri, spike, flags = neuron_step(u[i], v[i], refractory[i], a_shifted, decay_u[i],
+            ui, vi, ri, spike, flags = neuron_step(u[i], v[i], refractory[i], a_in[i] << u_shift, decay_u[i],
                                                    decay_v[i], vth_eff[i], bias_eff[i], refractory_steps[i],
                                                    decay_shift, wrap_limit)
             u[i] = ui
@@ -339,16 +358,17 @@ def _run_sample(b, length, ptr, target, weight, part_exp, part_wrap,
                 spikes[b, t, i] = True
                 fired[n_fired] = i
                 n_fired += 1
-            if flags:
-                n_wrapped += (flags & U_WRAPPED) != 0
-                n_clipped += (flags & V_CLIPPED) != 0
-                n_overflow += (flags & U_INPUT_OVERFLOW) != 0
+            # flag bits counted without a branch (U_WRAPPED = 1, V_CLIPPED = 2, U_INPUT_OVERFLOW = 4)
+            n_wrapped += flags & 1
+            n_clipped += (flags >> 1) & 1
+            n_overflow += flags >> 2
             if record:
                 u_rec[b, t, i] = ui
                 v_rec[b, t, i] = vi
-            if count_active and (ui != 0 or vi != 0 or spike):
-                n_active += 1
-                active_neuron[b, i] += 1
+            if count_active:
+                if ui != 0 or vi != 0 or spike:
+                    n_active += 1
+                    active_neuron[b, i] += 1
         if count_active:
             active_step[b, t] = n_active
     counts[b, 0] = n_wrapped
@@ -366,6 +386,7 @@ def _run_sample_float(b, length, ptr, target, weight, scale_u, scale_v, vth_eff,
     v = np.zeros(n, np.float64)
     refractory = np.zeros(n, np.float64)
     acc = np.zeros(n, np.float64)
+    a_in = np.zeros(n, np.float64)
     fired = np.empty(n, np.int64)
     n_fired = 0
     n_wrapped = 0
@@ -377,10 +398,11 @@ def _run_sample_float(b, length, ptr, target, weight, scale_u, scale_v, vth_eff,
             base = b * t_stride + t - 1
             for e in range(in_ptr[base], in_ptr[base + 1]):
                 scatter(acc, ptr, target, weight, in_src[e], in_val[e])
+        finish_inputs_float(acc, a_in)
         n_fired = 0
         n_active = 0
         for i in range(n):
-            ui, vi, ri, spike, flags = neuron_step_float(u[i], v[i], refractory[i], finish_input_float(acc, i),
+            ui, vi, ri, spike, flags = neuron_step_float(u[i], v[i], refractory[i], a_in[i],
                                                          scale_u[i], scale_v[i], vth_eff[i], bias_eff[i],
                                                          refractory_steps[i], input_scale, wrap_limit,
                                                          saturate_v)
@@ -391,15 +413,15 @@ def _run_sample_float(b, length, ptr, target, weight, scale_u, scale_v, vth_eff,
                 spikes[b, t, i] = True
                 fired[n_fired] = i
                 n_fired += 1
-            if flags:
-                n_wrapped += (flags & U_WRAPPED) != 0
-                n_clipped += (flags & V_CLIPPED) != 0
+            n_wrapped += flags & 1
+            n_clipped += (flags >> 1) & 1
             if record:
                 u_rec[b, t, i] = ui
                 v_rec[b, t, i] = vi
-            if count_active and (ui != 0.0 or vi != 0.0 or spike):
-                n_active += 1
-                active_neuron[b, i] += 1
+            if count_active:
+                if ui != 0.0 or vi != 0.0 or spike:
+                    n_active += 1
+                    active_neuron[b, i] += 1
         if count_active:
             active_step[b, t] = n_active
     counts[b, 0] = n_wrapped

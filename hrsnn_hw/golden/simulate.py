@@ -3,7 +3,7 @@
 The whole time loop of every sample is one compiled call (numba, :mod:`.kernel`): per step,
 the events of the previous step (the network's spikes, and input spikes or graded payloads)
 are scattered through one CSR by source over all sources (:class:`~.synapses.SynapseSet`),
-each neuron's input is finished (:func:`~.synapses.finish_input`) and stepped by THE kernel
+each neuron's input is finished (:func:`~.kernel.finish_inputs`) and stepped by THE kernel
 (:func:`~.kernel.neuron_step`). Work grows with spikes x fan-out plus neurons x steps, never
 with N^2, and no Python runs per step. Samples are independent: each runs its own time loop
 up to its own length (steps past it are never computed, so they are silent and 0), and with

@@ -14,7 +14,7 @@ graded spikes Dense accumulates ``W @ s`` in int32 itself (``acc`` wraps before 
 Work is ``O(spikes x fan-out)``: a :class:`SynapseSet` holds one CSR by presynaptic source
 over every group (targets flattened over "parts", the sums that must be finished apart), and
 the compiled :func:`~.kernel.scatter` adds the synapses of one source's event;
-:func:`~.kernel.finish_input` turns one neuron's part sums into its ``a_in``. The golden
+:func:`~.kernel.finish_inputs` turns the part sums into each neuron's ``a_in``. The golden
 simulator's compiled time loop and :meth:`SynapseSet.accumulate` both run these two functions.
 """
 from __future__ import annotations
@@ -180,7 +180,7 @@ def events(s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class SynapseSet:
     """All synapse groups from one source (or several side by side), as arrays for the compiled loop.
 
-    Groups are split into *parts*, sums that are finished separately (:func:`~.kernel.finish_input`):
+    Groups are split into *parts*, sums that are finished separately (:func:`~.kernel.finish_inputs`):
     the groups with ``weight_exp >= 0`` whose accumulator cannot wrap are folded into one part
     (their weights pre-shifted: a left shift distributes over the sum); each group with a
     negative exponent (flooring does not distribute) or an int32-wrapping graded accumulator is a
@@ -268,8 +268,8 @@ class SynapseSet:
 
     def accumulate(self, s: np.ndarray) -> np.ndarray:
         """``sum_g shift_g(W_g @ s)`` for spikes/payloads ``s`` of shape (..., n_pre): int64 (..., n_post)
-        (float64 for the twin), by the same compiled :func:`~.kernel.scatter` / :func:`~.kernel.finish_input` as the
-        simulator (no int32 wrap of the total: that is the neuron's port, see :mod:`.simulate`)."""
+        (float64 for the twin), by the same compiled :func:`~.kernel.scatter` / :func:`~.kernel.finish_inputs` as the
+        simulator: the input a neuron receives, wrapped in Lava's int32 port."""
         s = np.asarray(s)
         lead = s.shape[:-1]
         row_ptr, sources, payloads = events(s.reshape(-1, s.shape[-1]))
