@@ -1,4 +1,4 @@
-"""Golden model (numpy only): arithmetic rules, validation, simulation semantics, float twin."""
+"""Golden model (no Lava or Brian2): arithmetic rules, validation, simulation semantics, float twin."""
 from __future__ import annotations
 
 import dataclasses
