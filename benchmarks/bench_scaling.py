@@ -14,8 +14,7 @@ Bernoulli input raster (``--batch`` samples x ``--steps`` steps at ``--rate``):
 ``golden_events_per_s`` counts synaptic events (every spike, recurrent or input, times the
 stored synapses it reaches) per second of golden time. ``one_sample`` compares golden and
 Lava on a single sample at the smallest N (Lava's start-up included, as a user sees it).
-``golden_threads`` times the golden model with samples on one thread vs numba's default pool,
-``golden_compile`` the first call in a fresh process with a cold and a warm numba cache, and
+``golden_compile`` times the golden model's first call in a fresh process with a cold and a warm numba cache, and
 ``lava_connections`` Lava Dense vs Sparse.
 Conventions that swing the ratios are printed: batch, steps, input rate, targets, load average.
 
@@ -36,11 +35,6 @@ from hrsnn_hw.golden import simulate
 from hrsnn_hw.golden.testing import random_inputs
 from hrsnn_hw.quantize import quantize
 from hrsnn_hw.spec import build_spec, read_spec_file, scale_design
-
-
-def numba_threads() -> int:
-    import numba
-    return numba.get_num_threads()
 
 
 def timed(fn):
@@ -86,20 +80,6 @@ def brian2_times(spec, x, lengths, targets) -> dict:
     return out
 
 
-def golden_threads(qnet, x, lengths, repeat: int) -> dict:
-    """Golden time with samples on 1 thread vs numba's default pool (the same integers, see the tests)."""
-    import numba
-    before = numba.get_num_threads()
-    out = {}
-    try:
-        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
-            numba.set_num_threads(threads)
-            out[str(threads)] = best_of(lambda: simulate(qnet, x, lengths), repeat)
-    finally:
-        numba.set_num_threads(before)
-    return out
-
-
 def golden_compile() -> dict:
     """First golden call in a fresh process: with an empty numba cache (compilation) and with the cache
     just written (what every later process pays)."""
@@ -136,7 +116,7 @@ def main() -> None:
     ap.add_argument("--lava-batch", type=int, default=4, help="samples run on Lava (its time is scaled to --batch)")
     ap.add_argument("--brian2-targets", nargs="*", default=["cython", "cpp_standalone"])
     ap.add_argument("--no-extras", action="store_true",
-                    help="skip golden_threads, golden_compile and lava_connections")
+                    help="skip golden_compile and lava_connections")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     sizes = args.sizes or ([200, 1000, 4000] if args.quick else [200, 1000, 4000, 10000])
@@ -178,7 +158,6 @@ def main() -> None:
                                     "spikes_identical": bool(np.array_equal(lava1.spikes, rec.spikes[:1])),
                                     "note": "Lava time includes its runtime start-up, as a user sees it"}
         if not args.no_extras and n in (200, 1000):
-            extras.setdefault("golden_threads", {})[str(n)] = golden_threads(qnet, x, lengths, args.repeat)
             from hrsnn_hw.lava_backend import run_lava
             k = min(2, args.batch)
             conn = {}
@@ -193,8 +172,8 @@ def main() -> None:
         "benchmark": "scaling",
         "conventions": {"design": "hrsnn scaled by scale_design (fan-in kept)", "profile": "loihi2",
                         "batch": args.batch, "steps": args.steps, "input_rate": args.rate,
-                        "golden": f"best of {args.repeat}, numba threads {numba_threads()}, code compiled and "
-                                  "cached before timing (first call: golden_compile)",
+                        "golden": f"best of {args.repeat}, one thread, code compiled and cached before timing "
+                                  "(first call: golden_compile)",
                         "brian2": "fastest target, second run (compile excluded)",
                         "lava": f"HeteroLIF fixed point, {args.lava_batch} samples scaled to the batch",
                         "timer": "wall clock"},

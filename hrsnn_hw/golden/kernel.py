@@ -4,10 +4,10 @@ Lava 0.10's bit-accurate LIF (``lava/proc/lif/models.py``, ``AbstractPyLifModelF
 and Dense (``lava/proc/dense/models.py``, ``PyDenseModelBitAcc``), extended with per-neuron
 ``du``/``dv``/``vth``/bias and a refractory counter, compiled by numba in exact int64
 arithmetic. :func:`neuron_step` is the only implementation of the neuron: the golden
-simulator's time loop (:func:`run_serial` / :func:`run_parallel`, driven by :mod:`.simulate`)
+simulator's time loop (:func:`run_samples`, driven by :mod:`.simulate`)
 calls it per neuron and step, and the Lava ``HeteroLIF`` process models call it through
 :func:`lif_step`. The float twin is :func:`neuron_step_float` (:func:`lif_step_float`,
-:func:`run_serial_float`).
+:func:`run_samples_float`).
 
 One step of one neuron::
 
@@ -68,11 +68,6 @@ def _jit_inline(fn):
     # inlined into its compiled callers at numba's IR level: no call, and no reference counting of
     # the arrays passed (atomic increments per call would cost more than the rule itself)
     return _compile(fn, inline="always")
-
-
-def _jit_parallel(fn):
-    # numba.prange loops run on numba's thread pool
-    return _compile(fn, parallel=True)
 
 
 @dataclass(frozen=True)
@@ -429,7 +424,7 @@ def _run_sample_float(b, length, ptr, target, weight, scale_u, scale_v, vth_eff,
 
 
 @_jit
-def run_serial(lengths, ptr, target, weight, part_exp, part_wrap, decay_u, decay_v, vth_eff, bias_eff,
+def run_samples(lengths, ptr, target, weight, part_exp, part_wrap, decay_u, decay_v, vth_eff, bias_eff,
                 refractory_steps, decay_shift, u_shift, wrap_limit, in_ptr, in_src, in_val, t_stride, record,
                 count_active, spikes, u_rec, v_rec, active_step, active_neuron, counts):
     for b in range(lengths.shape[0]):
@@ -438,32 +433,11 @@ def run_serial(lengths, ptr, target, weight, part_exp, part_wrap, decay_u, decay
                     count_active, spikes, u_rec, v_rec, active_step, active_neuron, counts)
 
 
-@_jit_parallel
-def run_parallel(lengths, ptr, target, weight, part_exp, part_wrap, decay_u, decay_v, vth_eff, bias_eff,
-                  refractory_steps, decay_shift, u_shift, wrap_limit, in_ptr, in_src, in_val, t_stride, record,
-                  count_active, spikes, u_rec, v_rec, active_step, active_neuron, counts):
-    # each sample writes only its own rows: the result does not depend on the thread count
-    for b in numba.prange(lengths.shape[0]):
-        _run_sample(b, lengths[b], ptr, target, weight, part_exp, part_wrap, decay_u, decay_v, vth_eff, bias_eff,
-                    refractory_steps, decay_shift, u_shift, wrap_limit, in_ptr, in_src, in_val, t_stride, record,
-                    count_active, spikes, u_rec, v_rec, active_step, active_neuron, counts)
-
-
 @_jit
-def run_serial_float(lengths, ptr, target, weight, scale_u, scale_v, vth_eff, bias_eff, refractory_steps,
+def run_samples_float(lengths, ptr, target, weight, scale_u, scale_v, vth_eff, bias_eff, refractory_steps,
                       input_scale, wrap_limit, saturate_v, in_ptr, in_src, in_val, t_stride, record, count_active,
                       spikes, u_rec, v_rec, active_step, active_neuron, counts):
     for b in range(lengths.shape[0]):
-        _run_sample_float(b, lengths[b], ptr, target, weight, scale_u, scale_v, vth_eff, bias_eff,
-                          refractory_steps, input_scale, wrap_limit, saturate_v, in_ptr, in_src, in_val, t_stride,
-                          record, count_active, spikes, u_rec, v_rec, active_step, active_neuron, counts)
-
-
-@_jit_parallel
-def run_parallel_float(lengths, ptr, target, weight, scale_u, scale_v, vth_eff, bias_eff, refractory_steps,
-                        input_scale, wrap_limit, saturate_v, in_ptr, in_src, in_val, t_stride, record, count_active,
-                        spikes, u_rec, v_rec, active_step, active_neuron, counts):
-    for b in numba.prange(lengths.shape[0]):
         _run_sample_float(b, lengths[b], ptr, target, weight, scale_u, scale_v, vth_eff, bias_eff,
                           refractory_steps, input_scale, wrap_limit, saturate_v, in_ptr, in_src, in_val, t_stride,
                           record, count_active, spikes, u_rec, v_rec, active_step, active_neuron, counts)
