@@ -326,11 +326,10 @@ def _run_sample(b, length, ptr, target, weight, part_exp, part_wrap,
     refractory = np.zeros(n, np.int64)
     acc = np.zeros(part_exp.shape[0] * n, np.int64)
     a_in = np.zeros(n, np.int64)
+    spiked = np.zeros(n, np.uint8)
+    flagged = np.zeros(n, np.uint8)
     fired = np.empty(n, np.int64)
     n_fired = 0
-    n_wrapped = 0
-    n_clipped = 0
-    n_overflow = 0
     for t in range(length):
         # events of step t-1 reach the neurons now (one step of delay per projection)
         for q in range(n_fired):
@@ -340,8 +339,9 @@ def _run_sample(b, length, ptr, target, weight, part_exp, part_wrap,
             for e in range(in_ptr[base], in_ptr[base + 1]):
                 scatter(acc, ptr, target, weight, in_src[e], in_val[e])
         finish_inputs(acc, part_exp, part_wrap, a_in)
-        n_fired = 0
-        n_active = 0
+        # the step itself, with no side exit (what the loop records is read in the passes below:
+        # conditional stores in this loop made it ~3x slower)
+        any_flag = 0
         for i in range(n):
             ui, vi, ri, spike, flags = neuron_step(u[i], v[i], refractory[i], a_in[i] << u_shift, decay_u[i],
                                                    decay_v[i], vth_eff[i], bias_eff[i], refractory_steps[i],
@@ -349,26 +349,30 @@ def _run_sample(b, length, ptr, target, weight, part_exp, part_wrap,
             u[i] = ui
             v[i] = vi
             refractory[i] = ri
-            if spike:
-                spikes[b, t, i] = True
-                fired[n_fired] = i
-                n_fired += 1
-            # flag bits counted without a branch (U_WRAPPED = 1, V_CLIPPED = 2, U_INPUT_OVERFLOW = 4)
-            n_wrapped += flags & 1
-            n_clipped += (flags >> 1) & 1
-            n_overflow += flags >> 2
-            if record:
-                u_rec[b, t, i] = ui
-                v_rec[b, t, i] = vi
-            if count_active:
-                if ui != 0 or vi != 0 or spike:
-                    n_active += 1
-                    active_neuron[b, i] += 1
+            spiked[i] = spike
+            flagged[i] = flags
+            any_flag |= flags
+        n_fired = 0
+        for i in range(n):  # branch-free compaction of the spiking neurons
+            fired[n_fired] = i
+            n_fired += spiked[i]
+        for q in range(n_fired):
+            spikes[b, t, fired[q]] = True
+        if any_flag:  # rare: count the overflow events of this step
+            for i in range(n):
+                counts[b, 0] += (flagged[i] & U_WRAPPED) != 0
+                counts[b, 1] += (flagged[i] & V_CLIPPED) != 0
+                counts[b, 2] += (flagged[i] & U_INPUT_OVERFLOW) != 0
+        if record:
+            u_rec[b, t, :] = u
+            v_rec[b, t, :] = v
         if count_active:
+            n_active = 0
+            for i in range(n):
+                active = (u[i] != 0) | (v[i] != 0) | (spiked[i] != 0)
+                n_active += active
+                active_neuron[b, i] += active
             active_step[b, t] = n_active
-    counts[b, 0] = n_wrapped
-    counts[b, 1] = n_clipped
-    counts[b, 2] = n_overflow
 
 
 @_jit
@@ -382,10 +386,10 @@ def _run_sample_float(b, length, ptr, target, weight, scale_u, scale_v, vth_eff,
     refractory = np.zeros(n, np.float64)
     acc = np.zeros(n, np.float64)
     a_in = np.zeros(n, np.float64)
+    spiked = np.zeros(n, np.uint8)
+    flagged = np.zeros(n, np.uint8)
     fired = np.empty(n, np.int64)
     n_fired = 0
-    n_wrapped = 0
-    n_clipped = 0
     for t in range(length):
         for q in range(n_fired):
             scatter(acc, ptr, target, weight, fired[q], 1)
@@ -394,33 +398,37 @@ def _run_sample_float(b, length, ptr, target, weight, scale_u, scale_v, vth_eff,
             for e in range(in_ptr[base], in_ptr[base + 1]):
                 scatter(acc, ptr, target, weight, in_src[e], in_val[e])
         finish_inputs_float(acc, a_in)
-        n_fired = 0
-        n_active = 0
+        any_flag = 0
         for i in range(n):
-            ui, vi, ri, spike, flags = neuron_step_float(u[i], v[i], refractory[i], a_in[i],
-                                                         scale_u[i], scale_v[i], vth_eff[i], bias_eff[i],
-                                                         refractory_steps[i], input_scale, wrap_limit,
-                                                         saturate_v)
+            ui, vi, ri, spike, flags = neuron_step_float(u[i], v[i], refractory[i], a_in[i], scale_u[i],
+                                                         scale_v[i], vth_eff[i], bias_eff[i], refractory_steps[i],
+                                                         input_scale, wrap_limit, saturate_v)
             u[i] = ui
             v[i] = vi
             refractory[i] = ri
-            if spike:
-                spikes[b, t, i] = True
-                fired[n_fired] = i
-                n_fired += 1
-            n_wrapped += flags & 1
-            n_clipped += (flags >> 1) & 1
-            if record:
-                u_rec[b, t, i] = ui
-                v_rec[b, t, i] = vi
-            if count_active:
-                if ui != 0.0 or vi != 0.0 or spike:
-                    n_active += 1
-                    active_neuron[b, i] += 1
+            spiked[i] = spike
+            flagged[i] = flags
+            any_flag |= flags
+        n_fired = 0
+        for i in range(n):
+            fired[n_fired] = i
+            n_fired += spiked[i]
+        for q in range(n_fired):
+            spikes[b, t, fired[q]] = True
+        if any_flag:
+            for i in range(n):
+                counts[b, 0] += (flagged[i] & U_WRAPPED) != 0
+                counts[b, 1] += (flagged[i] & V_CLIPPED) != 0
+        if record:
+            u_rec[b, t, :] = u
+            v_rec[b, t, :] = v
         if count_active:
+            n_active = 0
+            for i in range(n):
+                active = (u[i] != 0.0) | (v[i] != 0.0) | (spiked[i] != 0)
+                n_active += active
+                active_neuron[b, i] += active
             active_step[b, t] = n_active
-    counts[b, 0] = n_wrapped
-    counts[b, 1] = n_clipped
 
 
 @_jit
