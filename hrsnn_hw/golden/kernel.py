@@ -44,8 +44,6 @@ V_CLIPPED = 2
 U_INPUT_OVERFLOW = 4
 NUMBA_VERSION = numba.__version__
 
-
-
 # Every compiled function of the golden model lives in this one file, on purpose: numba's on-disk
 # cache is invalidated by the source file's timestamp only, not by the functions a cached function
 # calls in other files, so a loop compiled here from a rule defined elsewhere could keep running
