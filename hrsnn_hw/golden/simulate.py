@@ -117,7 +117,7 @@ def _simulate(qnet, input_spikes, sample_lengths, record_states: bool, batch_siz
     active_step = np.zeros((b, t_max) if count_active else (1, 1), np.int32)
     active_neuron = np.zeros((b, n) if count_active else (1, 1), np.int32)
     counts = np.zeros((b, len(OVERFLOW_KEYS)), np.int64)
-    lengths64 = np.ascontiguousarray(lengths, np.int64)
+    lengths64 = np.array(lengths, np.int64)  # a fresh writable copy: one compiled signature
     # batch_size bounds the samples of one compiled call (results never depend on it)
     step = b if batch_size is None else int(batch_size)
     for start in range(0, b, max(step, 1)):

@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse
 
+from ..errors import QuantizationError
 from .kernel import accumulate_rows, accumulate_rows_float
 
 _INT32 = 1 << 31
@@ -245,7 +246,10 @@ class SynapseSet:
                 else:  # the folded part (exponent 0) carries each group's shift in its weights
                     w.append(g.weight << g.weight_exp if members is linear else g.weight)
         if max(len(parts), 1) * self.n_post >= _INT32:
-            raise ValueError(f"{self.n_post} neurons x {len(parts)} parts do not fit int32 targets")
+            raise QuantizationError("network too large for the golden model's int32 synapse targets",
+                                    parameter="n_neurons", value=self.n_post,
+                                    allowed=f"< {_INT32 // max(len(parts), 1)} with {len(parts)} synapse parts",
+                                    hint="split the network")
         pre_all = np.concatenate(pre) if pre else np.zeros(0, np.int64)
         order = np.argsort(pre_all, kind="stable")
         self.ptr = np.zeros(self.n_pre + 1, np.int64)
