@@ -256,26 +256,26 @@ def scatter(acc, ptr, target, weight, source, payload):
 
 
 @_jit_inline
-def finish_inputs(acc, part_exp, part_wrap, a_in):
-    """Each neuron's ``a_in`` from its part sums, which are reset to 0 (int64, in place).
+def finish_inputs(acc, part_exp, a_in):
+    """Each neuron's ``a_in`` from its part sums, which are reset to 0 (``a_in`` int64, in place).
 
-    ``a_in = wrap32(sum_p shift(wrap32?(acc_p), exp_p))``: a part's sum is wrapped to int32 first
-    where Lava's graded accumulator can wrap it, then shifted arithmetically by its exponent
-    (flooring for negative ones); the total wraps in Lava's int32 port (a no-op unless it can
-    leave int32). One loop per part, so each is a straight run over the neurons.
+    ``a_in = wrap32(sum_p shift(acc_p, exp_p))``: each part's sum shifted arithmetically by its
+    exponent (flooring for negative ones), the total wrapped by Lava's int32 port. The sums are
+    accumulated in int32 (``acc``), which is exact where it must be: a part that floors either
+    cannot leave int32 (checked when its :class:`~.synapses.SynapseSet` is built) or is Lava's
+    graded int32 accumulator, which wraps the same way; every other part only adds and shifts
+    left before the port's wrap, and sums modulo 2**32 give the same wrapped total.
+    One loop per part, so each is a straight run over the neurons.
     """
     n = a_in.shape[0]
     last = part_exp.shape[0] - 1
     for part in range(last + 1):
-        # one pass per part: read and reset its sums, wrap, shift, add (the conditions are loop-invariant)
+        # one pass per part: read and reset its sums, shift, add (the conditions are loop-invariant)
         off = part * n
         e = part_exp[part]
-        wrap = part_wrap[part]
         for i in range(n):
-            x = acc[off + i]
+            x = np.int64(acc[off + i])
             acc[off + i] = 0
-            if wrap:
-                x = wrap32_scalar(x)
             x = (x << e) if e >= 0 else (x >> -e)
             if part > 0:
                 x += a_in[i]
@@ -293,12 +293,12 @@ def finish_inputs_float(acc, a_in):
 
 
 @_jit
-def accumulate_rows(ptr, target, weight, part_exp, part_wrap, n_post, row_ptr, sources, payloads, out):
-    acc = np.zeros(part_exp.shape[0] * n_post, np.int64)
+def accumulate_rows(ptr, target, weight, part_exp, n_post, row_ptr, sources, payloads, out):
+    acc = np.zeros(part_exp.shape[0] * n_post, np.int32)
     for row in range(out.shape[0]):
         for e in range(row_ptr[row], row_ptr[row + 1]):
             scatter(acc, ptr, target, weight, sources[e], payloads[e])
-        finish_inputs(acc, part_exp, part_wrap, out[row])
+        finish_inputs(acc, part_exp, out[row])
 
 
 @_jit
@@ -313,7 +313,7 @@ def accumulate_rows_float(ptr, target, weight, n_post, row_ptr, sources, payload
 # ----------------------------------------------------------------------------- time loops (see .simulate)
 
 @_jit
-def _run_sample(b, length, ptr, target, weight, part_exp, part_wrap,
+def _run_sample(b, length, ptr, target, weight, part_exp,
                 decay_u, decay_v, vth_eff, bias_eff, refractory_steps, decay_shift, u_shift, wrap_limit,
                 in_ptr, in_src, in_val, t_stride, record, count_active,
                 spikes, u_rec, v_rec, active_step, active_neuron, counts):
@@ -322,7 +322,7 @@ def _run_sample(b, length, ptr, target, weight, part_exp, part_wrap,
     u = np.zeros(n, np.int64)
     v = np.zeros(n, np.int64)
     refractory = np.zeros(n, np.int64)
-    acc = np.zeros(part_exp.shape[0] * n, np.int64)
+    acc = np.zeros(part_exp.shape[0] * n, np.int32)  # see finish_inputs
     a_in = np.zeros(n, np.int64)
     spiked = np.zeros(n, np.uint8)
     flagged = np.zeros(n, np.uint8)
@@ -336,7 +336,7 @@ def _run_sample(b, length, ptr, target, weight, part_exp, part_wrap,
             base = b * t_stride + t - 1
             for e in range(in_ptr[base], in_ptr[base + 1]):
                 scatter(acc, ptr, target, weight, in_src[e], in_val[e])
-        finish_inputs(acc, part_exp, part_wrap, a_in)
+        finish_inputs(acc, part_exp, a_in)
         # the step itself, with no side exit (what the loop records is read in the passes below:
         # conditional stores in this loop made it ~3x slower)
         any_flag = 0
@@ -430,11 +430,11 @@ def _run_sample_float(b, length, ptr, target, weight, scale_u, scale_v, vth_eff,
 
 
 @_jit
-def run_samples(lengths, ptr, target, weight, part_exp, part_wrap, decay_u, decay_v, vth_eff, bias_eff,
+def run_samples(lengths, ptr, target, weight, part_exp, decay_u, decay_v, vth_eff, bias_eff,
                 refractory_steps, decay_shift, u_shift, wrap_limit, in_ptr, in_src, in_val, t_stride, record,
                 count_active, spikes, u_rec, v_rec, active_step, active_neuron, counts):
     for b in range(lengths.shape[0]):
-        _run_sample(b, lengths[b], ptr, target, weight, part_exp, part_wrap, decay_u, decay_v, vth_eff, bias_eff,
+        _run_sample(b, lengths[b], ptr, target, weight, part_exp, decay_u, decay_v, vth_eff, bias_eff,
                     refractory_steps, decay_shift, u_shift, wrap_limit, in_ptr, in_src, in_val, t_stride, record,
                     count_active, spikes, u_rec, v_rec, active_step, active_neuron, counts)
 

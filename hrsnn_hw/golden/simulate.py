@@ -132,8 +132,8 @@ def _simulate(qnet, input_spikes, sample_lengths, record_states: bool, batch_siz
                               p.vth_eff.astype(np.float64), p.bias_eff.astype(np.float64), p.refractory_steps,
                               float(1 << p.u_shift), p.wrap_limit, bool(saturate_v), *events, *outs)
         else:
-            run_samples(lengths64[sl], ops.ptr, ops.target, ops.weight, ops.part_exp, ops.part_wrap, p.decay_u,
-                        p.decay_v, p.vth_eff, p.bias_eff, p.refractory_steps, p.decay_shift, p.u_shift,
+            run_samples(lengths64[sl], ops.ptr, ops.target, ops.weight, ops.part_exp, p.decay_u, p.decay_v,
+                        p.vth_eff, p.bias_eff, p.refractory_steps, p.decay_shift, p.u_shift,
                         p.wrap_limit, *events, *outs)
 
     valid_in = np.arange(t_max)[None, :, None] < lengths[:, None, None]

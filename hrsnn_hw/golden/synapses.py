@@ -194,8 +194,7 @@ class SynapseSet:
 
     Attributes (all read by the compiled loop): ``ptr`` (n_pre + 1,) int64 and ``target``
     (synapses,) int32 -- CSR by source, targets flattened as ``part * n_post + post`` --;
-    ``weight`` (synapses,) int32 (float64 for the twin); ``part_exp`` (parts,) int64 and
-    ``part_wrap`` (parts,) bool.
+    ``weight`` (synapses,) int32 (float64 for the twin); ``part_exp`` (parts,) int64.
 
     Parameters
     ----------
@@ -245,6 +244,15 @@ class SynapseSet:
                     w.append(g.weight * 2.0 ** g.weight_exp)
                 else:  # the folded part (exponent 0) carries each group's shift in its weights
                     w.append(g.weight << g.weight_exp if members is linear else g.weight)
+        for members, e, wraps in parts:
+            # the compiled loop sums in int32 (kernel.finish_inputs): exact for a part that floors only
+            # if its sums cannot leave int32, or if Lava's own int32 accumulator wraps them
+            bound = sum(acc_bound[i] for i in members)
+            if e < 0 and not wraps and bound >= _INT32:
+                raise QuantizationError("a projection's summed input can leave int32 before its floor shift",
+                                        parameter=f"projections.{self.groups[members[0]].names[0]}",
+                                        value=bound, allowed=f"max_i sum_j |w_ij| * payload < {_INT32}",
+                                        hint="reduce the fan-in or the weights, or raise weight_exp to >= 0")
         if max(len(parts), 1) * self.n_post >= _INT32:
             raise QuantizationError("network too large for the golden model's int32 synapse targets",
                                     parameter="n_neurons", value=self.n_post,
@@ -258,9 +266,8 @@ class SynapseSet:
         w_all = np.concatenate(w) if w else np.zeros(0)
         self.weight = w_all[order].astype(np.float64 if twin else np.int32)
         self.part_exp = np.array([e for _, e, _ in parts] or [0], np.int64)
-        self.part_wrap = np.array([wr for _, _, wr in parts] or [False], bool)
         self.part_groups = tuple(tuple(self.groups[i].names for i in members) for members, _, _ in parts)
-        for arr in (self.ptr, self.target, self.weight, self.part_exp, self.part_wrap):
+        for arr in (self.ptr, self.target, self.weight, self.part_exp):
             arr.setflags(write=False)
 
     @property
@@ -289,6 +296,6 @@ class SynapseSet:
                                    payloads, out)
         else:
             out = np.zeros((rows, self.n_post), np.int64)
-            accumulate_rows(self.ptr, self.target, self.weight, self.part_exp, self.part_wrap, self.n_post,
-                             row_ptr, sources, payloads, out)
+            accumulate_rows(self.ptr, self.target, self.weight, self.part_exp, self.n_post, row_ptr, sources,
+                             payloads, out)
         return out.reshape(*lead, self.n_post)
