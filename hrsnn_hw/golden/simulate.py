@@ -7,9 +7,11 @@ each neuron's input is finished (:func:`~.kernel.finish_inputs`) and stepped by 
 (:func:`~.kernel.neuron_step`). Work grows with spikes x fan-out plus neurons x steps, never
 with N^2, and no Python runs per step. Samples are independent: each runs its own time loop
 up to its own length (steps past it are never computed, so they are silent and 0). The loop
-runs on one thread and releases the GIL: running samples in parallel with numba's ``prange``
-measured no faster on the shared 2-core machine (1.05x, 1.03x and 0.85x at N = 1,000, 4,000
-and 10,000 under a load average of 16-19), so fan-out belongs to the caller's executor.
+runs on one thread and releases the GIL: running the samples of a batch in parallel with
+numba's ``prange`` measured no faster on the shared 2-core machine (median speed-ups 1.05x,
+1.03x, 0.85x at N = 1,000, 4,000, 10,000 under a load average of 16-19, and 1.05x, 0.93x,
+1.01x at a load of 8) and costs a second compilation, so fan-out belongs to the caller's
+executor.
 """
 from __future__ import annotations
 
