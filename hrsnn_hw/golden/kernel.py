@@ -250,8 +250,8 @@ def wrap32_scalar(x):
 @_jit_inline
 def scatter(acc, ptr, target, weight, source, payload):
     """Add ``weight * payload`` of every synapse of ``source`` into ``acc[target]`` (one event)."""
-    for k in range(ptr[source], ptr[source + 1]):
-        # targets are >= 0: an unsigned index skips numba's negative-index wraparound
+    # unsigned indices (all are >= 0) skip numba's negative-index wraparound: -15 % per event
+    for k in range(np.uint64(ptr[source]), np.uint64(ptr[source + 1])):
         acc[np.uint64(target[k])] += weight[k] * payload
 
 
@@ -340,7 +340,7 @@ def _run_sample(b, length, ptr, target, weight, part_exp,
         # the step itself, with no side exit (what the loop records is read in the passes below:
         # conditional stores in this loop made it ~3x slower)
         any_flag = 0
-        for i in range(n):
+        for i in range(np.uint64(n)):  # unsigned: no wraparound code on the dozen indexings below
             ui, vi, ri, spike, flags = neuron_step(u[i], v[i], refractory[i], a_in[i] << u_shift, decay_u[i],
                                                    decay_v[i], vth_eff[i], bias_eff[i], refractory_steps[i],
                                                    decay_shift, wrap_limit)
@@ -397,7 +397,7 @@ def _run_sample_float(b, length, ptr, target, weight, scale_u, scale_v, vth_eff,
                 scatter(acc, ptr, target, weight, in_src[e], in_val[e])
         finish_inputs_float(acc, a_in)
         any_flag = 0
-        for i in range(n):
+        for i in range(np.uint64(n)):
             ui, vi, ri, spike, flags = neuron_step_float(u[i], v[i], refractory[i], a_in[i], scale_u[i],
                                                          scale_v[i], vth_eff[i], bias_eff[i], refractory_steps[i],
                                                          input_scale, wrap_limit, saturate_v)

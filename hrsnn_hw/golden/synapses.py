@@ -262,9 +262,14 @@ class SynapseSet:
         order = np.argsort(pre_all, kind="stable")
         self.ptr = np.zeros(self.n_pre + 1, np.int64)
         np.cumsum(np.bincount(pre_all, minlength=self.n_pre), out=self.ptr[1:])
-        self.target = (np.concatenate(target) if target else np.zeros(0, np.int64))[order].astype(np.int32)
-        w_all = np.concatenate(w) if w else np.zeros(0)
-        self.weight = w_all[order].astype(np.float64 if twin else np.int32)
+        # the narrowest of two widths each (one compiled loop per combination): the CSR is read once per
+        # event, and staying in the core's cache is what bounds the speed of large networks
+        n_targets = max(len(parts), 1) * self.n_post
+        self.target = (np.concatenate(target) if target else np.zeros(0, np.int64))[order].astype(
+            np.uint16 if n_targets <= 1 << 16 else np.int32)
+        w_all = (np.concatenate(w) if w else np.zeros(0))[order]
+        self.weight = w_all.astype(np.float64 if twin else
+                                   np.int16 if np.abs(w_all).max(initial=0) < 1 << 15 else np.int32)
         self.part_exp = np.array([e for _, e, _ in parts] or [0], np.int64)
         self.part_groups = tuple(tuple(self.groups[i].names for i in members) for members, _, _ in parts)
         for arr in (self.ptr, self.target, self.weight, self.part_exp):
