@@ -351,7 +351,7 @@ def _run_sample(b, length, ptr, target, weight, part_exp,
             flagged[i] = flags
             any_flag |= flags
         n_fired = 0
-        for i in range(n):  # branch-free compaction of the spiking neurons
+        for i in range(np.uint64(n)):  # branch-free compaction of the spiking neurons
             fired[n_fired] = i
             n_fired += spiked[i]
         for q in range(n_fired):
@@ -408,7 +408,7 @@ def _run_sample_float(b, length, ptr, target, weight, scale_u, scale_v, vth_eff,
             flagged[i] = flags
             any_flag |= flags
         n_fired = 0
-        for i in range(n):
+        for i in range(np.uint64(n)):
             fired[n_fired] = i
             n_fired += spiked[i]
         for q in range(n_fired):
