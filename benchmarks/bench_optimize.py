@@ -53,6 +53,8 @@ def main() -> int:
                 "search_s": timings.get("search_wall_s"), "reeval_s": timings.get("reeval_wall_s"),
                 "mean_trial_s": timings.get("mean_trial_s"),
                 "E_optimized": e("optimized"), "E_reference_hrsnn": e("reference_hrsnn"), "E_mrsnn": e("mrsnn"),
+                "E_tuned_mrsnn": e("tuned_mrsnn"),
+                "tuned_mrsnn_trials": ((result.get("tuned_mrsnn") or {}).get("trials") or {}).get("complete"),
                 "cpu_count": os.cpu_count(), "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
         if proc.returncode != 0:
             line["stderr_tail"] = proc.stderr[-800:]

@@ -5,14 +5,17 @@ ablation, the optimiser's objective, the pipeline). The simulator is a parameter
 (:class:`Simulator`): the Brian2 float reference by default, or any callable that maps an
 input raster to a :class:`~hrsnn_hw.records.SpikeRecord` (the fixed-point golden model, Lava).
 
-Definitions (see ``../shared/docs/hrsnn-model.md``):
+Definitions (after Chakraborty & Mukhopadhyay, ICLR 2023, and Jaeger 2001 for MC):
 
-* memory capacity MC: the trained network is driven by i.i.d. uniform input u(t), one value
-  per frame, thermometer-coded onto the network's input channels (deterministic, so encoder
-  noise does not mask the network's memory); the state of frame t is
-  the spike count of every neuron during that frame (no extra filtering, so the memory
-  measured is the network's own); one ridge readout per delay k = 1..K reconstructs
-  u(t - k); MC = sum of held-out squared correlations;
+* memory capacity MC (``mc_protocol="current"``, :mod:`hrsnn_hw.tasks.mc_drive`): the trained
+  network's input projections are replaced by a fixed, task-independent current drive, i.i.d.
+  uniform u(t) held for each frame through weights well below threshold plus a background
+  current (stated as fractions of the threshold); the state of frame t is the spike count of
+  every neuron during that frame (no extra filtering, so the memory measured is the
+  network's own; ``mc_traces`` reports exponentially filtered traces too); one RidgeCV readout
+  per delay k = 1..K reconstructs u(t - k); MC = sum of held-out squared correlations minus
+  their chance level (time-shuffled targets). ``mc_protocol="thermometer"`` is the former
+  protocol (u thermometer-coded onto the task's input channels, K = 20, no chance correction);
 * spiking activity S: spikes per neuron per time step during the MC drive (the same run
   that MC is measured on); ``task_activity`` is the same figure on the task's test set;
 * E = MC / S;
@@ -22,18 +25,25 @@ Definitions (see ``../shared/docs/hrsnn-model.md``):
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from . import artifacts
+from .arrays import frozen_array
 from .encoding import EncodedInput, encode
-from .errors import DataError
+from .errors import ArtifactError, DataError
+from .io import to_jsonable
 from .records import SpikeRecord
 from .spec import NetworkSpec, build_spec, read_spec_file
 from .tasks import load_task
 from .tasks.datasets import TaskData
 from .tasks.features import binned_counts, frame_states
+from .tasks.firing import firing_statistics
+from .tasks.mc_drive import McDrive, drive_network, drive_payloads
 from .tasks.memory_capacity import mc_input, memory_capacity
 from .tasks.metrics import spike_efficiency
 from .tasks.readout import evaluate_classification, evaluate_prediction
@@ -71,10 +81,18 @@ class ExperimentConfig:
         Training samples presented during STDP per epoch (None: all).
     n_bins : int
         Time bins of the spike-count features of a classification sample.
+    mc_protocol : {"current", "thermometer"}
+        The memory-capacity drive: the task-independent current drive (default) or the former
+        thermometer code on the task's input channels (kept for comparison).
     mc_frames, mc_washout, mc_max_delay : int
         Length of the memory-capacity drive (frames), frames dropped at its start, and K.
-    mc_alpha : float
-        Ridge penalty of the per-delay MC readouts (on standardised states).
+    mc_drive, mc_background : float
+        Current-drive swing and background, fractions of each neuron's threshold
+        (:class:`~hrsnn_hw.tasks.mc_drive.McDrive`).
+    mc_payload_bits : int
+        Bits of the drive's graded payloads.
+    mc_shuffles : int
+        Shuffled-target fits averaged into the chance level (0: no chance correction).
     readout : str
         ``"ridge"`` or ``"logistic"`` (classification).
     target : str or None
@@ -90,10 +108,14 @@ class ExperimentConfig:
     epochs: int = 1
     n_stdp_samples: int | None = None
     n_bins: int = 3
+    mc_protocol: str = "current"
     mc_frames: int = 3000
     mc_washout: int = 50
-    mc_max_delay: int = 20
-    mc_alpha: float = 1.0
+    mc_max_delay: int = 100
+    mc_drive: float = 0.5
+    mc_background: float = 0.4
+    mc_payload_bits: int = 8
+    mc_shuffles: int = 1
     readout: str = "ridge"
     target: str | None = None
     quick: bool = False
@@ -102,7 +124,7 @@ class ExperimentConfig:
     def default(cls, quick: bool = False, **overrides: Any) -> "ExperimentConfig":
         """The documented default, or its quick variant (subset of the task, short MC drive)."""
         if quick:
-            base = cls(quick=True, mc_frames=1000, mc_washout=30, mc_max_delay=15, n_stdp_samples=40)
+            base = cls(quick=True, mc_frames=1200, mc_washout=30, mc_max_delay=40, n_stdp_samples=40)
         else:
             base = cls()
         return replace(base, **overrides)
@@ -152,10 +174,83 @@ def make_spec(design: str | Mapping[str, Any], n_input: int, seed: int | None) -
     return build_spec(load_design(design), n_input=n_input, seed=seed)
 
 
-def brian2_simulator(spec: NetworkSpec, target: str | None = None) -> Simulator:
-    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference (backend ``"brian2"``)."""
-    from .backends import simulator
-    return simulator(spec, "brian2", **({"target": target} if target else {}))
+@dataclass(frozen=True)
+class Brian2Simulator:
+    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference (backend ``"brian2"``;
+    no target given: chosen by the size of the run).
+
+    ``on(other_spec)`` is the same backend on another network (the memory-capacity drive
+    replaces the input projections, :func:`measure_memory`).
+    """
+
+    network: NetworkSpec
+    target: str | None = None
+
+    def __call__(self, spikes: np.ndarray, lengths: np.ndarray) -> SpikeRecord:
+        from .backends import simulate
+        return simulate(self.network, spikes, lengths, backend="brian2",
+                        **({"target": self.target} if self.target else {}))
+
+    def on(self, spec: NetworkSpec) -> "Brian2Simulator":
+        return replace(self, network=spec)
+
+
+@dataclass(frozen=True)
+class GoldenSimulator:
+    """A :data:`Simulator` running a quantized network on the fixed-point golden model (backend ``"golden"``).
+
+    ``network`` is the float spec ``qnet`` was quantized from; ``on(other_spec)`` quantizes
+    another network (the memory-capacity drive) for the same profile with the same policy at
+    the same voltage scale, so neurons and recurrent weights get the same integers and the
+    drive becomes one more (graded) input projection.
+    """
+
+    qnet: Any
+    network: NetworkSpec
+
+    def __call__(self, spikes: np.ndarray, lengths: np.ndarray) -> SpikeRecord:
+        from .backends import simulate
+        return simulate(self.qnet, spikes, lengths, backend="golden")
+
+    @property
+    def graded_input(self) -> bool:
+        """Whether this golden model and the network's profile take graded (integer) payloads."""
+        from .golden.validate import check_inputs
+        probe = np.full((1, 1, self.qnet.n_input), 2, dtype=np.int64)
+        try:
+            check_inputs(self.qnet, probe, None)
+        except DataError:
+            return False
+        return True
+
+    def on(self, spec: NetworkSpec) -> "GoldenSimulator":
+        from .quantize import QuantizationPolicy, quantize
+        prov = dict(self.qnet.provenance)
+        # Not strict for the drive network: the quantizer judges a weight by what one binary spike
+        # delivers, and a drive weight per payload unit is far below that although the summed
+        # payload is delivered (float and fixed activity agree under the drive); the task network
+        # itself was quantized under the caller's policy.
+        policy = QuantizationPolicy(**{**dict(prov.get("policy") or {}), "v_scale": float(self.qnet.v_scale),
+                                       "strict": False})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            qnet, _ = quantize(spec, prov["profile"], policy)
+        for w in caught:
+            # Drop the false "weights round to 0" of the drive's input projections (see above);
+            # anything else the drive network's quantization says is passed on.
+            if "input->" not in str(w.message):
+                warnings.warn(w.message, w.category, stacklevel=2)
+        return replace(self, qnet=qnet, network=spec)
+
+
+def golden_simulator(qnet: Any, spec: NetworkSpec) -> GoldenSimulator:
+    """A :data:`Simulator` running ``qnet`` (quantized from ``spec``) on the golden model."""
+    return GoldenSimulator(qnet=qnet, network=spec)
+
+
+def brian2_simulator(spec: NetworkSpec, target: str | None = None) -> Brian2Simulator:
+    """A :data:`Simulator` running ``spec`` (frozen) on the Brian2 reference."""
+    return Brian2Simulator(network=spec, target=target)
 
 
 def train_spec(spec: NetworkSpec, prepared: PreparedTask, *, seed: int = 0, progress: bool = False):
@@ -185,11 +280,23 @@ def thermometer_raster(u: np.ndarray, n_channels: int, steps_per_frame: int) -> 
 
 
 def mc_drive(n_input: int, config: ExperimentConfig, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The memory-capacity input u(t) (one i.i.d. uniform value per frame), its thermometer-coded
-    raster on ``n_input`` channels, and the raster's length."""
+    """The memory-capacity input u(t) (one i.i.d. uniform value per frame), its raster and length.
+
+    ``mc_protocol="current"``: integer payloads of the three drive channels
+    (:func:`~hrsnn_hw.tasks.mc_drive.drive_payloads`, ``n_input`` is not used);
+    ``"thermometer"``: u thermometer-coded on ``n_input`` channels.
+    """
     u = mc_input(config.mc_frames, seed=seed)
-    raster = thermometer_raster(u, n_input, config.steps_per_frame)
+    if config.mc_protocol == "thermometer":
+        raster = thermometer_raster(u, n_input, config.steps_per_frame)
+    else:
+        raster = drive_payloads(u, mc_drive_of(config), config.steps_per_frame)
     return u, raster, np.array([raster.shape[1]])
+
+
+def mc_drive_of(config: ExperimentConfig) -> McDrive:
+    """The current drive's stated scales from a config."""
+    return McDrive(drive=config.mc_drive, background=config.mc_background, payload_bits=config.mc_payload_bits)
 
 
 def frame_counts(record: SpikeRecord, steps_per_frame: int) -> np.ndarray:
@@ -199,21 +306,227 @@ def frame_counts(record: SpikeRecord, steps_per_frame: int) -> np.ndarray:
     return spikes.reshape(n_frames, steps_per_frame, -1).sum(axis=1, dtype=np.int64).astype(np.float64)
 
 
+MC_PROTOCOLS = ("current", "thermometer")
+
+
 def measure_memory(simulator: Simulator, n_input: int, config: ExperimentConfig, seed: int) -> dict:
-    """MC and spiking activity of a (frozen) network under the MC drive."""
+    """MC and spiking activity of a (frozen) network under the MC drive.
+
+    With ``mc_protocol="current"`` the simulator must be able to run the drive network:
+    a :class:`Brian2Simulator` or :class:`GoldenSimulator` (``.network`` and ``.on(spec)``).
+
+    Returns
+    -------
+    dict
+        ``mc`` (chance-corrected, frame spike counts), ``mc_raw``, ``mc_chance``,
+        ``mc_per_delay`` (corrected), ``mc_per_delay_raw``, ``mc_per_delay_chance``, ``mc_traces``
+        and ``mc_per_delay_traces`` (exponentially filtered traces, tau = one frame),
+        ``mc_protocol``, ``activity``, ``firing`` (:func:`~hrsnn_hw.tasks.firing.firing_statistics`
+        under the drive), ``mc_total_spikes``, ``mc_steps`` and the ``record``.
+    """
+    if config.mc_protocol not in MC_PROTOCOLS:
+        raise DataError("unknown memory-capacity protocol", parameter="mc_protocol", value=config.mc_protocol,
+                        allowed=f"one of {list(MC_PROTOCOLS)}")
+    if config.mc_protocol == "current" and getattr(simulator, "graded_input", True) is False:
+        # Binary-spike hardware (Loihi 1), or a golden model without graded input: the current
+        # drive cannot run there. Measured with the former protocol instead, and labelled so.
+        warnings.warn("the current MC drive needs graded (integer) input, which this fixed-point model or "
+                      "profile does not take; MC measured with mc_protocol='thermometer' (labelled in the result)",
+                      stacklevel=2)
+        config = replace(config, mc_protocol="thermometer")
     u, raster, lengths = mc_drive(n_input, config, seed)
-    record = simulator(raster, lengths)
-    states = frame_counts(record, config.steps_per_frame)
-    result = memory_capacity(states, u, max_delay=config.mc_max_delay, washout=config.mc_washout,
-                             alpha=config.mc_alpha)
-    activity = record.activity()
-    return {"mc": float(result.mc), "mc_per_delay": result.per_delay.tolist(), "activity": activity,
+    if config.mc_protocol == "current":
+        network = getattr(simulator, "network", None)
+        if not (isinstance(network, NetworkSpec) and callable(getattr(simulator, "on", None))):
+            raise DataError("the current MC drive needs a simulator that can run the drive network",
+                            parameter="simulator", value=type(simulator).__name__,
+                            allowed="Brian2Simulator or GoldenSimulator (experiment.brian2_simulator, golden_simulator)",
+                            hint="or set mc_protocol='thermometer' (the former protocol) for a plain callable")
+        run = simulator.on(drive_network(network, mc_drive_of(config), seed=seed))
+        record = run(raster, lengths)
+        refractory = network.neuron_param("refractory")
+        max_rate = 1.0 / (1.0 + np.rint(refractory / network.dt))
+    else:
+        record = simulator(raster, lengths)
+        max_rate = 1.0
+    spf = config.steps_per_frame
+    counts = frame_counts(record, spf)
+    kw = dict(max_delay=config.mc_max_delay, washout=config.mc_washout, seed=seed)
+    if config.mc_protocol == "thermometer":
+        kw.update(max_delay=min(config.mc_max_delay, 20), n_shuffles=0)
+    else:
+        kw.update(n_shuffles=config.mc_shuffles)
+    by_counts = memory_capacity(counts, u, **kw)
+    traces = frame_states(record, spf, float(spf))[0][: counts.shape[0]]
+    by_traces = memory_capacity(traces, u, **kw)
+    return {"mc": float(by_counts.mc), "mc_raw": by_counts.mc_raw, "mc_chance": by_counts.mc_chance,
+            "mc_per_delay": by_counts.per_delay.tolist(), "mc_per_delay_raw": by_counts.per_delay_raw.tolist(),
+            "mc_per_delay_chance": by_counts.per_delay_chance.tolist(),
+            "mc_traces": float(by_traces.mc), "mc_per_delay_traces": by_traces.per_delay.tolist(),
+            "mc_protocol": config.mc_protocol, "activity": record.activity(),
+            "firing": firing_statistics(record, max_rate=max_rate),
             "mc_total_spikes": int(record.spikes.sum()), "mc_steps": int(record.sample_lengths.sum()),
             "record": record}
 
 
-def measure_task(simulator: Simulator, prepared: PreparedTask) -> dict:
-    """Task metric of a frozen network: readout fitted on train features, scored on test."""
+#: Keys of :func:`measure_memory`'s result that are fields of :class:`MemoryMeasurement`.
+_MEMORY_FIELDS = ("mc", "mc_per_delay", "activity", "mc_total_spikes", "mc_steps")
+
+
+@artifacts.node("hrsnn_hw.MemoryMeasurement")
+@dataclass(frozen=True)
+class MemoryMeasurement:
+    """What the memory-capacity run of a frozen network measured.
+
+    Attributes
+    ----------
+    mc : float
+        Memory capacity (sum of ``mc_per_delay``, as the protocol defines it).
+    mc_per_delay : ndarray of float64, shape (K,)
+        Held-out r^2 for delays 1..K.
+    activity : float
+        Spikes per neuron per step during the MC drive (the activity E is computed with).
+    total_spikes, steps : int
+        Spikes and simulated steps of the MC drive.
+    details : mapping
+        Further figures of the MC protocol (JSON-like values or arrays), by name.
+    """
+
+    mc: float
+    mc_per_delay: np.ndarray
+    activity: float
+    total_spikes: int
+    steps: int
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mc_per_delay", frozen_array(self.mc_per_delay, np.float64))
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+        if self.mc_per_delay.ndim != 1:
+            raise ArtifactError("mc_per_delay must be 1-D", parameter="mc_per_delay", value=self.mc_per_delay.shape)
+        if not (np.isfinite(self.activity) and self.activity >= 0):
+            raise ArtifactError("activity must be a finite number >= 0", parameter="activity", value=self.activity)
+
+
+@artifacts.node("hrsnn_hw.TaskMeasurement")
+@dataclass(frozen=True)
+class TaskMeasurement:
+    """The task metric of a frozen network (readout fitted on the train split, scored on test).
+
+    Attributes
+    ----------
+    task, kind : str
+        Task name and ``"classification"`` or ``"prediction"``.
+    metric_name : str
+        ``"accuracy"`` or ``"nrmse"``.
+    higher_is_better : bool
+    metric, train_metric : float
+        Test and training value of the metric.
+    activity : float
+        Spikes per neuron per step on the test split.
+    spikes_per_inference, steps_per_inference : float
+        Mean spikes and steps per test sample.
+    y_pred : ndarray
+        The readout's test predictions (labels, or the scored frames' predicted values).
+    horizon : int
+        Prediction horizon in frames (0 for classification).
+    """
+
+    task: str
+    kind: str
+    metric_name: str
+    higher_is_better: bool
+    metric: float
+    train_metric: float
+    activity: float
+    spikes_per_inference: float
+    steps_per_inference: float
+    y_pred: np.ndarray
+    horizon: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "y_pred", frozen_array(self.y_pred))
+        if self.kind not in ("classification", "prediction"):
+            raise ArtifactError("unknown task kind", parameter="kind", value=self.kind,
+                                allowed="'classification' or 'prediction'")
+
+
+@artifacts.artifact("hrsnn_hw.Measurement", 1)
+@dataclass(frozen=True)
+class Measurement:
+    """MC, activity, E and the task metric of one frozen network on one seed.
+
+    Attributes
+    ----------
+    memory : MemoryMeasurement
+    task : TaskMeasurement
+    seed : int
+        Seed of the MC drive (the network's seed is the caller's).
+    backend : str
+        Simulator that produced the records (``"brian2"``, ``"golden"``, ...), when it says.
+    """
+
+    memory: MemoryMeasurement
+    task: TaskMeasurement
+    seed: int
+    backend: str = ""
+
+    @property
+    def mc(self) -> float:
+        return self.memory.mc
+
+    @property
+    def activity(self) -> float:
+        """Spikes per neuron per step under the MC drive."""
+        return self.memory.activity
+
+    @property
+    def efficiency(self) -> float:
+        """E = MC / activity (NaN for a silent network: never infinite)."""
+        return float(spike_efficiency(self.memory.mc, self.memory.activity, on_zero="nan"))
+
+    def scalars(self) -> dict[str, Any]:
+        """The JSON-friendly numbers every report and the optimiser read, by their flat names
+        (the MC protocol's scalar and table-valued details included; its curves are not)."""
+        t = self.task
+        out = {"mc": self.memory.mc, "activity": self.memory.activity, "efficiency": self.efficiency,
+               "task_metric": t.metric, "task_metric_name": t.metric_name, "higher_is_better": t.higher_is_better,
+               "train_metric": t.train_metric, "task_activity": t.activity,
+               "spikes_per_inference": t.spikes_per_inference, "steps_per_inference": t.steps_per_inference}
+        for key, value in self.memory.details.items():
+            if key not in out and (isinstance(value, (bool, int, float, str, np.number)) or isinstance(value, Mapping)):
+                out[key] = to_jsonable(value)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """:meth:`scalars` plus the per-delay MC curve, the MC protocol's details and the predictions
+        (plain JSON types)."""
+        out = self.scalars()
+        out["mc_per_delay"] = self.memory.mc_per_delay.tolist()
+        out["mc_details"] = to_jsonable(dict(self.memory.details))
+        out["y_pred"] = self.task.y_pred.tolist()
+        return out
+
+
+@dataclass(frozen=True)
+class MeasurementRecords:
+    """The spike records a :class:`Measurement` was computed from (each saves itself)."""
+
+    memory: SpikeRecord | None
+    train: SpikeRecord
+    test: SpikeRecord
+
+
+def _memory_measurement(memory: Mapping[str, Any]) -> tuple["MemoryMeasurement", SpikeRecord | None]:
+    """The typed form of :func:`measure_memory`'s result: its named numbers become fields, every
+    other entry (protocol-specific figures) goes into ``details``."""
+    details = {k: v for k, v in memory.items() if k not in _MEMORY_FIELDS and k != "record"}
+    return MemoryMeasurement(mc=float(memory["mc"]), mc_per_delay=np.asarray(memory["mc_per_delay"], dtype=np.float64),
+                             activity=float(memory["activity"]), total_spikes=int(memory["mc_total_spikes"]),
+                             steps=int(memory["mc_steps"]), details=details), memory.get("record")
+
+
+def _run_task(simulator: Simulator, prepared: PreparedTask) -> tuple["TaskMeasurement", SpikeRecord, SpikeRecord]:
     cfg = prepared.config
     task = prepared.task
     rec_train = simulator(prepared.train.spikes, prepared.train.sample_lengths)
@@ -222,9 +535,7 @@ def measure_task(simulator: Simulator, prepared: PreparedTask) -> dict:
         f_tr = binned_counts(rec_train, cfg.n_bins)
         f_te = binned_counts(rec_test, cfg.n_bins)
         res = evaluate_classification(f_tr, task.y_train, f_te, task.y_test, readout=cfg.readout)
-        metric = {"task_metric": float(res["accuracy"]), "task_metric_name": "accuracy",
-                  "higher_is_better": True, "train_metric": float(res["train_accuracy"]),
-                  "y_pred": np.asarray(res["y_pred"])}
+        metric, name, higher, train_metric = res["accuracy"], "accuracy", True, res["train_accuracy"]
     else:
         tau = float(cfg.steps_per_frame)
         f_tr = frame_states(rec_train, cfg.steps_per_frame, tau)
@@ -232,36 +543,55 @@ def measure_task(simulator: Simulator, prepared: PreparedTask) -> dict:
         washout = int(task.metadata.get("suggested_washout", 0))
         res = evaluate_prediction(f_tr, task.y_train, f_te, task.y_test, task.horizon, washout=washout,
                                   len_train=task.len_train, len_test=task.len_test)
-        metric = {"task_metric": float(res["nrmse"]), "task_metric_name": "nrmse", "higher_is_better": False,
-                  "train_metric": float(res["train_nrmse"]), "horizon": int(task.horizon),
-                  "y_pred": np.asarray(res["y_pred"])}
-    metric.update({"task_activity": rec_test.activity(),
-                   "spikes_per_inference": float(rec_test.total_spikes_per_sample().mean()),
-                   "steps_per_inference": float(rec_test.sample_lengths.mean()),
-                   "record_train": rec_train, "record_test": rec_test})
-    return metric
+        metric, name, higher, train_metric = res["nrmse"], "nrmse", False, res["train_nrmse"]
+    result = TaskMeasurement(task=task.name, kind=task.kind, metric_name=name, higher_is_better=higher,
+                             metric=float(metric), train_metric=float(train_metric),
+                             activity=rec_test.activity(),
+                             spikes_per_inference=float(rec_test.total_spikes_per_sample().mean()),
+                             steps_per_inference=float(rec_test.sample_lengths.mean()),
+                             y_pred=np.asarray(res["y_pred"]), horizon=int(task.horizon))
+    return result, rec_train, rec_test
 
 
-def measure(simulator: Simulator, prepared: PreparedTask, seed: int) -> dict:
-    """MC, activity, E and the task metric of one frozen network (records included)."""
-    memory = measure_memory(simulator, prepared.n_input, prepared.config, seed)
-    task = measure_task(simulator, prepared)
-    efficiency = spike_efficiency(memory["mc"], memory["activity"], on_zero="nan")
-    return {**memory, **task, "efficiency": float(efficiency)}
+def measure_task(simulator: Simulator, prepared: PreparedTask) -> "TaskMeasurement":
+    """Task metric of a frozen network: readout fitted on train features, scored on test."""
+    return _run_task(simulator, prepared)[0]
 
 
-PUBLIC_KEYS = ("mc", "activity", "efficiency", "task_metric", "task_metric_name", "higher_is_better",
-               "train_metric", "task_activity", "spikes_per_inference", "steps_per_inference")
+def measure_with_records(simulator: Simulator, prepared: PreparedTask,
+                         seed: int) -> tuple["Measurement", "MeasurementRecords"]:
+    """:func:`measure` plus the spike records it was computed from (MC drive, train, test)."""
+    memory, mc_record = _memory_measurement(measure_memory(simulator, prepared.n_input, prepared.config, seed))
+    task, rec_train, rec_test = _run_task(simulator, prepared)
+    backend = str(rec_test.provenance.get("backend", "")) if isinstance(rec_test.provenance, Mapping) else ""
+    return (Measurement(memory=memory, task=task, seed=int(seed), backend=backend),
+            MeasurementRecords(memory=mc_record, train=rec_train, test=rec_test))
 
 
-def public(metrics: Mapping[str, Any]) -> dict:
-    """The JSON-friendly scalar part of :func:`measure`'s result."""
-    return {k: metrics[k] for k in PUBLIC_KEYS if k in metrics}
+def measure(simulator: Simulator, prepared: PreparedTask, seed: int) -> "Measurement":
+    """MC, activity, E and the task metric of one frozen network (see :class:`Measurement`)."""
+    return measure_with_records(simulator, prepared, seed)[0]
+
+
+#: Control networks :func:`evaluate_design` can measure beside the trained one.
+CONTROLS = ("untrained", "shuffled")
+
+
+def shuffle_plastic_weights(spec: NetworkSpec, seed: int) -> NetworkSpec:
+    """``spec`` with the weights of every STDP projection permuted across its synapses.
+
+    Keeps each projection's weight distribution (and so its mean drive) and destroys which
+    synapse learned what: the control that tells learned structure from learned statistics.
+    Deterministic for ``seed``.
+    """
+    from .spec import shuffle_weights
+    return shuffle_weights(spec, seed=int(seed))
 
 
 def evaluate_design(design: str | Mapping[str, Any], task: str = "japanese_vowels", *, seed: int = 0,
                     quick: bool = False, profile: str | None = None, epochs: int | None = None,
-                    config: ExperimentConfig | None = None, progress: bool = False) -> dict:
+                    config: ExperimentConfig | None = None, progress: bool = False,
+                    controls: tuple[str, ...] = ()) -> dict:
     """Sample, train (Brian2, STDP) and measure a design; the optimiser's objective.
 
     Parameters
@@ -279,13 +609,21 @@ def evaluate_design(design: str | Mapping[str, Any], task: str = "japanese_vowel
         test split and price it: ``energy_per_inference_J``.
     epochs : int, optional
         Override the number of STDP epochs.
+    config : ExperimentConfig, optional
+        The whole measurement configuration (then ``task`` and ``quick`` are not used).
+    controls : tuple of str
+        Also measure control networks of the same seed: ``"untrained"`` (the network before
+        STDP) and ``"shuffled"`` (the trained weights of every plastic projection permuted
+        across its synapses: the learned weight distribution without its learned structure).
+        Both need ``epochs >= 1``.
 
     Returns
     -------
     dict
-        ``mc``, ``activity``, ``efficiency``, ``task_metric``, ``task_metric_name``,
-        ``higher_is_better``, ``spikes_per_inference``, ``energy_per_inference_J`` (or None),
-        ``wall_time_s``.
+        :meth:`Measurement.scalars` (``mc``, ``activity``, ``efficiency``, ``task_metric``,
+        ``task_metric_name``, ``higher_is_better``, ``spikes_per_inference``, ...) plus
+        ``energy_per_inference_J`` (or None) and ``wall_time_s``; with controls, ``controls``:
+        ``{name: scalars}``.
     """
     t0 = time.perf_counter()
     cfg = config or ExperimentConfig.default(quick=quick, task=task)
@@ -294,12 +632,22 @@ def evaluate_design(design: str | Mapping[str, Any], task: str = "japanese_vowel
     if cfg.epochs < 0:
         raise DataError("epochs must be >= 0", parameter="epochs", value=cfg.epochs, allowed="integers >= 0",
                         hint="0 measures the untrained network; 1 (default) is one unsupervised STDP epoch")
+    controls = tuple(controls)
+    unknown = sorted(set(controls) - set(CONTROLS))
+    if unknown:
+        raise DataError("unknown control", parameter="controls", value=unknown[0], allowed=f"any of {list(CONTROLS)}")
+    if controls and cfg.epochs < 1:
+        raise DataError("controls compare a trained network with untrained or shuffled versions of it",
+                        parameter="epochs", value=cfg.epochs, allowed=">= 1 with controls")
     prepared = prepare_task(cfg, seed=seed)
     spec = make_spec(design, prepared.n_input, seed)
     trained = train_spec(spec, prepared, seed=seed, progress=progress) if cfg.epochs > 0 else None
     net = trained.spec if trained is not None else spec
-    metrics = measure(brian2_simulator(net, cfg.target), prepared, seed)
-    out = public(metrics)
+    out = measure(brian2_simulator(net, cfg.target), prepared, seed).scalars()
+    if controls:
+        nets = {"untrained": spec, "shuffled": shuffle_plastic_weights(net, seed)}
+        out["controls"] = {name: measure(brian2_simulator(nets[name], cfg.target), prepared, seed).scalars()
+                           for name in controls}
     out["energy_per_inference_J"] = None
     if profile is not None:
         out["energy_per_inference_J"] = energy_per_inference(net, prepared, profile)

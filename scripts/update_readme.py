@@ -72,14 +72,30 @@ def section_main(reuse: bool) -> str:
     return "\n".join(text)
 
 
-def section_ablation(reuse: bool) -> str:
-    doc = sh([PY, "-m", "hrsnn_hw", "ablation", "--out", "runs/ablation", "--json"], ROOT / "runs/ablation/run.json",
+ABLATION_TASKS = {"ablation": ("japanese_vowels", "JapaneseVowels", "runs/ablation"),
+                  "ablation_mackey_glass": ("mackey_glass", "Mackey-Glass", "runs/ablation-mackey_glass")}
+
+
+def _ablation(section: str, reuse: bool) -> str:
+    task, label, out = ABLATION_TASKS[section]
+    cmd = f"hrsnn-hw ablation --task {task} --out {out}"
+    doc = sh([PY, "-m", "hrsnn_hw", "ablation", "--task", task, "--out", out, "--json"], ROOT / out / "run.json",
              reuse)
     FIG.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "runs/ablation/ablation.png", FIG / "ablation.png")
-    md = (ROOT / "runs/ablation/ablation.md").read_text().rstrip()
-    return "\n".join(["Made by `hrsnn-hw ablation --out runs/ablation` (5 seeds, JapaneseVowels):", "", md, "",
-                      "![ablation](docs/figures/ablation.png)"])
+    figure = f"{section.replace('_', '-')}.png"
+    shutil.copy(ROOT / out / "ablation.png", FIG / figure)
+    md = (ROOT / out / "ablation.md").read_text().rstrip()
+    return "\n".join([f"Made by `{cmd}` ({len(doc['seeds'])} seeds, {label}; the 4 arms, the HRSNN's controls and "
+                      f"the non-spiking references on the same seeds and split):", "",
+                      f"![{section}](docs/figures/{figure})", "", md])
+
+
+def section_ablation(reuse: bool) -> str:
+    return _ablation("ablation", reuse)
+
+
+def section_ablation_mackey_glass(reuse: bool) -> str:
+    return _ablation("ablation_mackey_glass", reuse)
 
 
 def section_energy(reuse: bool) -> str:
@@ -125,16 +141,24 @@ def section_benchmarks(reuse: bool) -> str:
 
 def section_optimize(reuse: bool) -> str:
     out = ROOT / "runs/optimize"
+    cmd = "hrsnn-hw optimize --budget 40 --profile loihi1 --workers 2 --out runs/optimize"
     doc = sh([PY, "-m", "hrsnn_hw", "optimize", "--budget", "40", "--profile", "loihi1", "--workers", "2",
               "--out", str(out), "--json"], out / "run.json", reuse)
     md = out / "summary.md"
     FIG.mkdir(parents=True, exist_ok=True)
-    for name in ("history.png", "importance.png"):
+    for name in ("history.png", "importance.png", "mc_activity.png"):
         if (out / name).exists():
             shutil.copy(out / name, FIG / f"optimize-{name}")
-    table = md.read_text().rstrip() if md.exists() else json.dumps(doc.get("comparison", {}))
-    return "\n".join(["Made by `hrsnn-hw optimize --budget 40 --profile loihi1 --workers 2 --out runs/optimize`:", "", table, "",
-                      "![history](docs/figures/optimize-history.png)"])
+    table = md.read_text().rstrip() if md.exists() else json.dumps(doc.get("reeval", {}))
+    floor = doc.get("constraint_values", {}).get("mc>=mrsnn")
+    tuned = doc.get("tuned_mrsnn") or {}
+    lines = [f"Made by `{cmd}` (objective E = MC / activity under the default constraint `mc>=mrsnn`"
+             + (f", the reference MRSNN's MC on the search seeds: {floor:.4g}" if floor is not None else "")
+             + (f"; the MRSNN tuned by a second study of the same budget over its homogeneous parameters "
+                f"({tuned.get('trials', {}).get('complete', 0)} trials)" if tuned else "") + "):", "",
+             "![MC vs activity](docs/figures/optimize-mc_activity.png)", "", table, "",
+             "![history](docs/figures/optimize-history.png)"]
+    return "\n".join(lines)
 
 
 def section_sweep(reuse: bool) -> str:
@@ -172,7 +196,33 @@ def section_sweep(reuse: bool) -> str:
     return "\n".join(out).rstrip()
 
 
-SECTIONS = {"main": section_main, "sweep": section_sweep, "ablation": section_ablation, "energy": section_energy,
+def section_capacity(reuse: bool) -> str:
+    doc = sh([PY, "-m", "hrsnn_hw", "capacity", "--out", "runs/capacity", "--json"], ROOT / "runs/capacity/run.json",
+             reuse)
+    FIG.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "runs/capacity/capacity.png", FIG / "capacity.png")
+    md = (ROOT / "runs/capacity/capacity.md").read_text().rstrip()
+    cfg = doc["config"]
+    out = [f"Made by `hrsnn-hw capacity --out runs/capacity` (sizes {cfg['sizes']}, seeds {cfg['seeds']}, "
+           f"wall time {doc['wall_time_s']:.0f} s):", "", md, ""]
+    het = {s["n_neurons"]: s for s in doc["summary"] if s["arm"] == "het"}
+    for arm in ("hom", "het"):
+        means = [s["mc_mean"] for s in doc["summary"] if s["arm"] == arm]
+        grows = all(b > a for a, b in zip(means, means[1:]))
+        out.append(f"- MC of the {arm} arm {'grows' if grows else 'does not grow'} with N at every step "
+                   f"({', '.join(f'{m:.2f}' for m in means)}).")
+    if 1000 in het:
+        s = het[1000]
+        met = s["mc_low"] >= 3.0
+        out.append(f"- Target of issue 9 (heterogeneous MC >= 3 at N = 1,000, chance-corrected): "
+                   f"MC = {s['mc_mean']:.2f}, 95 % CI [{s['mc_low']:.2f}, {s['mc_high']:.2f}]: "
+                   f"{'met' if met else 'not met'} (met when the whole interval is at or above 3).")
+    out += ["", "![capacity](docs/figures/capacity.png)"]
+    return "\n".join(out)
+
+
+SECTIONS = {"main": section_main, "capacity": section_capacity, "sweep": section_sweep, "ablation": section_ablation,
+            "ablation_mackey_glass": section_ablation_mackey_glass, "energy": section_energy,
             "optimize": section_optimize, "benchmarks": section_benchmarks}
 
 

@@ -26,17 +26,37 @@ def test_delay_line_has_mc_n_minus_one(n_units):
     r = memory_capacity(_delay_line(u, n_units), u, max_delay=20)
     assert n_units - 1.2 <= r.mc <= n_units + 0.05
     # It remembers exactly the delays it holds, and nothing beyond.
-    np.testing.assert_allclose(r.per_delay[:n_units - 1], 1.0, atol=1e-6)
-    assert r.per_delay[n_units - 1:].max() < 0.02
+    np.testing.assert_allclose(r.per_delay_raw[:n_units - 1], 1.0, atol=1e-6)
+    np.testing.assert_allclose(r.per_delay[:n_units - 1], 1.0, atol=0.01)  # minus a chance level
+    assert np.abs(r.per_delay[n_units - 1:]).max() < 0.02
     assert r.mc == pytest.approx(r.per_delay.sum())
     assert r.n_train + r.n_test == 3000 - 20
 
 
-def test_random_state_has_no_memory():
+def test_random_state_has_no_memory_after_chance_correction():
     u = mc_input(3000, seed=2)
-    states = np.random.default_rng(9).normal(size=(3000, 50))
-    r = memory_capacity(states, u, max_delay=20)
-    assert r.mc < 0.2  # 20 chance r^2 of ~1/n_test each
+    states = np.random.default_rng(9).normal(size=(3000, 200))
+    r = memory_capacity(states, u, max_delay=100)
+    # 200 features and 100 delays: the raw sum is visibly above zero by chance alone, the
+    # shuffled-target baseline measures that level and the corrected MC is about 0.
+    assert r.mc_chance > 0.05 and r.mc_raw > 0.05
+    assert abs(r.mc) < 0.5 * r.mc_chance + 0.05
+    assert r.mc == pytest.approx(r.mc_raw - r.mc_chance)
+    np.testing.assert_allclose(r.per_delay, r.per_delay_raw - r.per_delay_chance)
+    uncorrected = memory_capacity(states, u, max_delay=100, n_shuffles=0)
+    assert uncorrected.mc == uncorrected.mc_raw == pytest.approx(r.mc_raw) and uncorrected.mc_chance == 0.0
+
+
+def test_nearly_constant_feature_cannot_blow_up_the_readout():
+    # A trace that barely moves in training (spread 1e-20) and jumps at test time: without a
+    # floor on the scaling its z-score reaches ~1e20 and the held-out fit collapses.
+    u = mc_input(2000, seed=4)
+    states = _delay_line(u, 5)
+    wild = np.full((2000, 1), 1e-3)
+    wild[:1000, 0] += 1e-20 * np.arange(1000)
+    wild[1500:, 0] = 1.0
+    r = memory_capacity(np.hstack([states, wild]), u, max_delay=10, train_fraction=0.45)
+    assert r.mc > 3.5
 
 
 def test_echo_state_network_reference():
@@ -77,12 +97,14 @@ def test_deterministic():
     a = memory_capacity(s, u, max_delay=30)
     b = memory_capacity(s, u, max_delay=30)
     assert a.mc == b.mc and np.array_equal(a.per_delay, b.per_delay)
+    assert a.alphas.shape == (30,)
     assert a.as_dict()["max_delay"] == 30
 
 
 @pytest.mark.parametrize("kwargs, parameter", [
     (dict(max_delay=0), "max_delay"),
-    (dict(alpha=0.0), "alpha"),
+    (dict(alphas=[0.0]), "alphas"),
+    (dict(n_shuffles=-1), "n_shuffles"),
     (dict(train_fraction=1.0), "train_fraction"),
     (dict(max_delay=199), "states"),
     (dict(washout=-1), "washout"),

@@ -33,11 +33,20 @@ def test_json_output_is_one_object_with_the_results(capsys, tmp_path):
     assert result["ok"] is True and "_text" not in result
     assert result["trials"]["complete"] == 4
     assert result["objectives"] == [{"name": "efficiency", "metric": "efficiency", "direction": "maximize"}]
-    assert result["constraints"] == ["accuracy>=0.3"]
+    # the efficiency objective carries the MC floor by default, measured on the reference MRSNN
+    assert result["constraints"] == ["accuracy>=0.3", "mc>=mrsnn"]
+    floor = result["constraint_values"]["mc>=mrsnn"]
+    assert floor == pytest.approx(result["reference"]["metrics"]["mc"]) and floor > 0
+    assert result["best"]["metrics"]["mc"] >= floor
     assert set(result["best"]["params"]) == {"populations.exc.tau_m.mean", "populations.exc.tau_m.cv"}
     assert result["best"]["design_file"].endswith("best_design.json")
-    assert set(result["reeval"]["designs"]) == {"mrsnn", "reference_hrsnn", "optimized"}
-    assert "| reference HRSNN |" in result["table_markdown"]
+    # the MRSNN got the same budget over its homogeneous parameter
+    tuned = result["tuned_mrsnn"]
+    assert tuned["trials"]["complete"] == 4 and set(tuned["best"]["params"]) == {"populations.exc.tau_m.mean"}
+    assert set(result["reeval"]["designs"]) == {"mrsnn", "tuned_mrsnn", "reference_hrsnn", "optimized"}
+    assert result["mc_check"]["against"] == "tuned_mrsnn"
+    assert "| reference HRSNN |" in result["table_markdown"] and "| MRSNN (tuned, same budget) |" in result["table_markdown"]
+    assert result["mc_activity_front"]
     assert set(result["timings"]) >= {"search_wall_s", "reeval_wall_s", "total_wall_s", "mean_trial_s"}
     assert (tmp_path / "summary.md").read_text().startswith("| design |")
 
@@ -46,7 +55,7 @@ def test_log_flag_and_quick_defaults(tmp_path):
     args = build_parser().parse_args(["optimize", "--quick", "--out", str(tmp_path), "--param",
                                       "populations.exc.tau_m.mean=0.005:0.1", "--log"])
     config = build_config(args)
-    assert config.space.params[0].log and config.budget == 6 and config.reeval_seeds == 2 and config.quick
+    assert config.space.params[0].log and config.budget == 4 and config.reeval_seeds == 2 and config.quick
     assert config.storage == str(tmp_path / "study.journal")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["optimize", "--log"])
@@ -77,3 +86,10 @@ def test_worker_only_runs_trials_and_leaves_reports_to_another_run(capsys, tmp_p
     code = main(["optimize", *common, "--budget", "4"])
     result = json.loads(capsys.readouterr().out)
     assert code == 0 and result["trials"]["complete"] == 4 and (tmp_path / "best_design.json").exists()
+
+
+def test_the_mc_floor_and_the_tuned_mrsnn_can_be_switched_off(capsys, tmp_path):
+    code = main(["optimize", *SYN, "--budget", "3", "--reeval-seeds", "0", "--out", str(tmp_path), "--json",
+                 "--no-figures", "--param", "populations.exc.tau_m.cv=0:1.5", "--no-mc-floor", "--no-tuned-mrsnn"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["constraints"] == [] and result["tuned_mrsnn"] is None and result["reference"] is None

@@ -97,3 +97,52 @@ def test_weights_are_clipped_to_zero_and_w_max():
     w = run_pairs(spec, {0: [10], 1: [25], 3: [15]})
     assert w[0] == W_MAX and w[1] == 0.0
     assert 0.0 < w[2] == 0.002
+
+
+def _het_design(balance=None):
+    from hrsnn_hw.spec import read_spec_file
+    design = read_spec_file("hrsnn")
+    rule = design["stdp"]["exc->exc"]
+    rule["eta_plus"] = {"dist": "gamma", "mean": 1e-5, "cv": 0.5}
+    rule["eta_minus"] = {"dist": "gamma", "mean": 1.2e-5, "cv": 0.5}
+    rule["tau_plus"] = {"dist": "gamma", "mean": 0.02, "cv": 0.5, "min": 0.002}
+    rule["tau_minus"] = {"dist": "gamma", "mean": 0.03, "cv": 0.5, "min": 0.002}
+    if balance is not None:
+        rule["balance"] = balance
+    return design
+
+
+def test_balanced_heterogeneous_stdp_keeps_each_synapse_integrals():
+    # Default: eta_ij = eta_hom * tau_hom / tau_ij, so each synapse's LTP integral eta+ * tau+
+    # and LTD integral eta- * tau- equal the homogeneous ones; only the window's shape varies.
+    rule = build_spec(_het_design(), seed=3).stdp_rule("exc->exc")
+    np.testing.assert_allclose(rule.eta_plus * rule.tau_plus, 1e-5 * 0.02, rtol=1e-12)
+    np.testing.assert_allclose(rule.eta_minus * rule.tau_minus, 1.2e-5 * 0.03, rtol=1e-12)
+    assert np.std(rule.tau_plus) > 0.2 * 0.02  # the shapes are heterogeneous
+    # LTD/LTP balance the same at every synapse: none is net-potentiating by its draw.
+    ratio = (rule.eta_minus * rule.tau_minus) / (rule.eta_plus * rule.tau_plus)
+    np.testing.assert_allclose(ratio, 1.2 * 0.03 / 0.02, rtol=1e-12)
+    # The independent draw stays available: then the balance varies across synapses.
+    free = build_spec(_het_design("independent"), seed=3).stdp_rule("exc->exc")
+    free_ratio = (free.eta_minus * free.tau_minus) / (free.eta_plus * free.tau_plus)
+    assert np.mean(free_ratio < 1.0) > 0.1
+    np.testing.assert_array_equal(free.tau_plus, rule.tau_plus)  # same tau streams either way
+    from hrsnn_hw.errors import SpecError
+    with pytest.raises(SpecError) as err:
+        build_spec(_het_design("both"))
+    assert err.value.parameter == "stdp.exc->exc.balance"
+
+
+def test_shuffled_weights_keep_the_values_and_lose_the_assignment():
+    from hrsnn_hw.spec import shuffle_weights
+    spec = build_spec(_het_design(), seed=0)
+    shuffled = shuffle_weights(spec, seed=5)
+    before, after = spec.projection("exc->exc"), shuffled.projection("exc->exc")
+    assert np.array_equal(before.pre_index, after.pre_index) and np.array_equal(before.post_index, after.post_index)
+    assert np.array_equal(np.sort(before.weight), np.sort(after.weight))
+    assert np.mean(before.weight != after.weight) > 0.9
+    for proj in spec.projections:  # only the plastic projection is touched by default
+        if proj.name != "exc->exc":
+            assert np.array_equal(proj.weight, shuffled.projection(proj.name).weight)
+    assert np.array_equal(after.weight, shuffle_weights(spec, seed=5).projection("exc->exc").weight)
+    assert not np.array_equal(after.weight, shuffle_weights(spec, seed=6).projection("exc->exc").weight)

@@ -87,8 +87,8 @@ def test_rung5_fails_a_damaged_deployment_of_a_real_task():
                                        p.sign_mode) if p.source == "input" else p
         for p in qnet.projections))
     y = prepared.task.y_test
-    good = measure_task(simulator(qnet, "golden"), prepared)["y_pred"]
-    bad = measure_task(simulator(damaged, "golden"), prepared)["y_pred"]
+    good = measure_task(simulator(qnet, "golden"), prepared).y_pred
+    bad = measure_task(simulator(damaged, "golden"), prepared).y_pred
     x, lengths = prepared.test.spikes[:1], prepared.test.sample_lengths[:1]
     same = verify(qnet, x, lengths, rungs=(5,), task=TaskPredictions.classification(y, good, good))
     broken = verify(qnet, x, lengths, rungs=(5,), task=TaskPredictions.classification(y, good, bad))

@@ -8,20 +8,39 @@ from pathlib import Path
 from . import progress_enabled
 
 NAME = "ablation"
-HELP = "train and evaluate the 2x2 heterogeneity ablation over seeds"
+HELP = "train and evaluate the 2x2 heterogeneity ablation over seeds, with controls and verdicts"
 DESCRIPTION = """\
 Trains (unsupervised STDP, Brian2) and evaluates the four arms
 {homogeneous, heterogeneous neurons} x {homogeneous, heterogeneous STDP}, all derived from one
 heterogeneous design so that a seed gives every arm the same connectivity, and reports memory
-capacity, spiking activity, E = MC/activity and the task metric (mean and spread over seeds),
-with a verdict on the paper's two claims computed from these numbers.
+capacity, spiking activity, E = MC/activity and the task metric over seeds.
+
+The seed is the unit of analysis: each of the paper's two claims gets one paired value per
+seed, a bootstrap confidence interval and an effect size, and a verdict (supported,
+contradicted, inconclusive) from rules printed before the results. Controls on the same seeds
+(the HRSNN before STDP, and its trained weights shuffled across synapses) show what training
+contributes; non-spiking references on the same split (a linear readout of the input frames,
+an echo-state network) show what the spiking reservoir adds.
 
 Writes ablation.json, ablation.md and ablation.png to --out (default: runs/ablation).
 
 examples:
   hrsnn-hw ablation --quick --json
-  hrsnn-hw ablation --seeds 5 --task japanese_vowels --out runs/ablation
+  hrsnn-hw ablation --task japanese_vowels --out runs/ablation                # 10 seeds
+  hrsnn-hw ablation --task mackey_glass --out runs/ablation-mackey_glass
+  hrsnn-hw ablation --controls none --references none --seeds 5              # arms only
 """
+
+
+def _names(text: str, allowed: tuple[str, ...], option: str) -> tuple[str, ...]:
+    from ..errors import DataError
+    if text.strip().lower() == "none":
+        return ()
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    for n in names:
+        if n not in allowed:
+            raise DataError("unknown name", parameter=option, value=n, allowed=f"'none' or any of {list(allowed)}")
+    return names
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,22 +49,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", default="japanese_vowels",
                         help="task name (japanese_vowels, mackey_glass, lorenz, ...) or a data file")
     parser.add_argument("--seeds", type=int, default=None,
-                        help="number of seeds (default 5; 3 with --quick); seeds are --seed, --seed+1, ...")
+                        help="number of seeds (default 10; 3 with --quick); seeds are --seed, --seed+1, ...")
     parser.add_argument("--epochs", type=int, default=None, help="STDP training epochs (default 1)")
+    parser.add_argument("--controls", default="untrained,shuffled",
+                        help="controls measured on the control arms: untrained, shuffled, or none "
+                             "(default untrained,shuffled)")
+    parser.add_argument("--control-arms", default="hrsnn",
+                        help="arms whose controls are measured, comma-separated (default hrsnn)")
+    parser.add_argument("--references", default="linear,esn",
+                        help="non-spiking references on the same split: linear, esn, or none (default linear,esn)")
     parser.add_argument("--workers", type=int, default=None,
                         help="parallel worker processes (default: CPUs, at most 4)")
 
 
 def run(args: argparse.Namespace) -> dict:
-    from ..ablation import run_ablation, write_ablation
+    from ..ablation import ARMS, DEFAULT_SEEDS, MIN_SEEDS, QUICK_SEEDS, run_ablation, write_ablation
     from ..errors import DataError
-    from ..experiment import ExperimentConfig
-    from ..reference import reference_design_path
+    from ..experiment import CONTROLS, ExperimentConfig
+    from ..nonspiking import REFERENCES
 
-    n_seeds = args.seeds if args.seeds is not None else (3 if args.quick else 5)
-    if n_seeds < 3:
-        raise DataError("the ablation needs at least 3 seeds", parameter="--seeds", value=n_seeds,
-                        allowed="integers >= 3")
+    n_seeds = args.seeds if args.seeds is not None else (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
+    if n_seeds < MIN_SEEDS:
+        raise DataError(f"the ablation needs at least {MIN_SEEDS} seeds", parameter="--seeds", value=n_seeds,
+                        allowed=f"integers >= {MIN_SEEDS}", hint="verdicts need 5 or more; the default is 10")
+    if args.workers is not None and args.workers < 1:
+        raise DataError("number of workers must be positive", parameter="--workers", value=args.workers,
+                        allowed="integers >= 1")
+    controls = _names(args.controls, CONTROLS, "--controls")
+    control_arms = _names(args.control_arms, tuple(ARMS), "--control-arms")
+    references = _names(args.references, tuple(REFERENCES), "--references")
     overrides = {"task": args.task}
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
@@ -54,14 +86,15 @@ def run(args: argparse.Namespace) -> dict:
     bar = None
     if progress_enabled(args):
         from tqdm import tqdm
-        bar = tqdm(total=4 * n_seeds, desc="ablation", unit="run", file=sys.stderr)
+        bar = tqdm(total=len(ARMS) * n_seeds, desc="ablation", unit="run", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         if bar is not None:
             bar.update(done - bar.n)
     try:
-        result = run_ablation(args.design or reference_design_path("hrsnn"), config=config, seeds=seeds,
-                              workers=args.workers, progress=progress)
+        result = run_ablation(args.design or "hrsnn", config=config, seeds=seeds, workers=args.workers,
+                              progress=progress, controls=controls, control_arms=control_arms,
+                              references=references)
     finally:
         if bar is not None:
             bar.close()

@@ -16,6 +16,19 @@ optuna journal, so an interrupted study (Ctrl-C, kill, a lost machine) resumes w
 stopped: run the same command again. The best design is re-evaluated on fresh seeds next
 to the reference HRSNN and its MRSNN twin and written as <out>/best_design.json.
 
+A silent network cannot win: E = MC / activity (and spikes, energy, activity) improve when a
+network fires less and remembers less, so these objectives carry the constraint
+"mc>=mrsnn" by default: a design must remember at least as much as the reference MRSNN
+(the design's homogeneous twin, measured on the same search seeds before the search).
+--no-mc-floor drops it; --constraint adds others (a task-metric floor, ...).
+
+Tuned vs tuned: a second study ("<study-name>-mrsnn") gives the MRSNN the same budget over
+its homogeneous parameters (the searched means and scalars, without the spreads); the final
+table on fresh seeds shows E, MC, activity and the task metric of the optimised HRSNN, the
+tuned MRSNN, the reference HRSNN and the reference MRSNN, with paired differences and their
+bootstrap intervals. mc_activity.png and summary.md show the trade-off the search found: the
+trials no other trial beats on both MC and activity. --no-tuned-mrsnn skips the second study.
+
 examples:
   hrsnn-hw optimize --budget 40 --out runs/opt40                       # the documented study
   hrsnn-hw optimize --quick                                           # smoke run, under 2 minutes
@@ -73,7 +86,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=int, default=None, help="STDP training epochs (evaluator default if omitted)")
     g = parser.add_argument_group("study")
     g.add_argument("--budget", type=int, default=None,
-                   help="number of COMPLETE trials the study should hold, across resumes (default 40; --quick 6)")
+                   help="number of COMPLETE trials the study should hold, across resumes, in each of the HRSNN and "
+                        "the tuned-MRSNN studies (default 40; --quick 4)")
     g.add_argument("--sampler", default="gp", choices=["gp", "tpe", "random", "nsga2", "optuna-gp"],
                    help="gp: scikit-learn GP + expected improvement (default); optuna-gp needs torch")
     g.add_argument("--n-startup", type=int, default=None, help="quasi-random trials before the GP (default: auto)")
@@ -93,6 +107,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="objective function (default hrsnn_hw.experiment:evaluate_design; "
                         "hrsnn_hw.optimize.synthetic:evaluate for a dry run)")
     g.add_argument("--no-figures", action="store_true", help="do not write figures")
+    g.add_argument("--no-mc-floor", action="store_true",
+                   help="do not add the default constraint mc>=mrsnn to objectives a silent network improves")
+    g.add_argument("--no-tuned-mrsnn", action="store_true",
+                   help="do not tune the MRSNN (compare with the untuned reference MRSNN only)")
 
 
 def _reference_file(name: str) -> Path:
@@ -116,6 +134,9 @@ def _command(args: argparse.Namespace, budget: int, reeval: int) -> str:
         parts += ["--constraint", c]
     if args.quick:
         parts.append("--quick")
+    for flag in ("no_mc_floor", "no_tuned_mrsnn"):
+        if getattr(args, flag, False):
+            parts.append("--" + flag.replace("_", "-"))
     if args.out:
         parts += ["--out", str(args.out)]
     return shlex.join(parts)
@@ -134,7 +155,7 @@ def build_config(args: argparse.Namespace):
         space = read_space_file(Path(args.space) if args.space else _reference_file("search_space.json"))
         if args.param:
             space = space.merged(space_from_cli(args.param))
-    budget = args.budget if args.budget is not None else (6 if args.quick else 40)
+    budget = args.budget if args.budget is not None else (4 if args.quick else 40)
     reeval = args.reeval_seeds if args.reeval_seeds is not None else (2 if args.quick else 5)
     # quick and full studies differ in setup, so by default they live apart
     out = Path(args.out) if args.out else Path("runs") / "optimize" / (args.study_name + ("_quick" if args.quick else ""))
@@ -144,8 +165,8 @@ def build_config(args: argparse.Namespace):
                        search_seeds=args.search_seeds, budget=budget, workers=args.workers, sampler=args.sampler,
                        n_startup=args.n_startup, storage=storage, study_name=args.study_name, out=out,
                        reeval_seeds=reeval, stale_after_s=args.stale_after, figures=not args.no_figures,
-                       worker_only=args.worker_only,
-                       command=_command(args, budget, reeval))
+                       worker_only=args.worker_only, mc_floor=not args.no_mc_floor,
+                       tune_mrsnn=not args.no_tuned_mrsnn, command=_command(args, budget, reeval))
 
 
 def _text(result) -> str:
@@ -159,8 +180,18 @@ def _text(result) -> str:
         lines.append(f"selected trial {b['trial']}: {vals} (search seeds {b.get('search_seeds')})")
         for k, v in b["params"].items():
             lines.append(f"  {k} = {v:.6g}")
+    for text, value in result.constraint_values.items():
+        if "mrsnn" in text:
+            lines.append(f"constraint {text}: the reference MRSNN's value on the search seeds is {value:.4g}")
+    if result.tuned_mrsnn:
+        t = result.tuned_mrsnn
+        sel = f"selected trial {t['best']['trial']}" if t.get("best") else "no feasible trial"
+        lines.append(f"tuned MRSNN study {t['study_name']!r}: "
+                     + ", ".join(f"{v} {k}" for k, v in t["trials"].items() if v) + f"; {sel}")
     if result.pareto:
         lines.append(f"Pareto front: {len(result.pareto)} designs (trials {[p['trial'] for p in result.pareto]})")
+    if result.mc_activity_front:
+        lines.append(f"MC-activity front of the search: trials {[p['trial'] for p in result.mc_activity_front]}")
     if result.table_markdown:
         lines += ["", result.table_markdown]
     for k, v in result.files.items():
@@ -183,6 +214,12 @@ def run(args: argparse.Namespace) -> dict:
     if not getattr(args, "json", False):
         out["_text"] = _text(result)
     if not args.worker_only and result.best is None:
-        raise CheckFailed(out, "no trial satisfies the constraints" if result.trials.get("complete")
-                          else "no trial completed")
+        if not result.trials.get("complete"):
+            raise CheckFailed(out, "no trial completed")
+        best_mc = max((p["mc"] for p in result.mc_activity_front), default=None)
+        bounds = ", ".join(f"{text} (= {value:.4g})" if "mrsnn" in text else text
+                           for text, value in result.constraint_values.items())
+        found = f"; the most MC found was {best_mc:.4g}" if best_mc is not None else ""
+        raise CheckFailed(out, f"no trial of {result.trials['complete']} satisfies the constraints {bounds}{found}; "
+                               "raise --budget, or see summary.md and mc_activity.png")
     return out

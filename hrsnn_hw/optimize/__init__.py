@@ -6,12 +6,14 @@ E = memory capacity / activity while keeping task performance. This package make
 study one can run, interrupt, resume and spread over processes and machines:
 
 * :mod:`.space` - the searched numbers of a design (dotted paths, bounds, log/int);
-* :mod:`.objectives` - objectives (E, task, spikes, energy) and constraints;
+* :mod:`.objectives` - objectives (E, task, spikes, energy), constraints and the default MC floor;
+* :mod:`.mrsnn` - the reference MRSNN's measurement and the tuned-MRSNN study (same budget);
 * :mod:`.gp_sampler` - a torch-free GP + expected-improvement optuna sampler on scikit-learn;
 * :mod:`.store` - optuna journal/RDB storage, the budget lock, recovery of dead workers' trials;
 * :mod:`.runner` - trial evaluation, the worker loop, parallel worker processes;
 * :mod:`.reeval`, :mod:`.report`, :mod:`.figures`, :mod:`.api` - fresh-seed re-evaluation,
-  tables, design files and figures, and :func:`optimize` tying them together;
+  tables, the MC-activity front, design files and figures, and :func:`optimize` tying them
+  together;
 * :mod:`.synthetic` - a cheap deterministic stand-in evaluator for tests and demos.
 
 The objective itself (training and measuring a design) is
@@ -20,9 +22,11 @@ The objective itself (training and measuring a design) is
 from .api import OptimizeResult, optimize
 from .config import REEVAL_SEED_OFFSET, SAMPLERS, StudyConfig, make_config
 from .gp_sampler import SklearnGPSampler
-from .objectives import Constraint, Objective, TaskMetric, parse_constraint, parse_objectives, task_metric_of
-from .reeval import reevaluate
-from .results import best_trial, knee_trial, pareto_trials
+from .objectives import (Constraint, Objective, TaskMetric, default_floor, parse_constraint, parse_objectives,
+                         task_metric_of)
+from .mrsnn import homogeneous_space, measure_reference, mrsnn_study
+from .reeval import mc_check, reevaluate
+from .results import best_trial, knee_trial, mc_activity_front, mc_activity_points, pareto_trials
 from .runner import DEFAULT_EVALUATOR, open_study, resolve_evaluator, run_search, run_worker
 from .samplers import make_sampler
 from .space import (SearchParam, SearchSpace, apply_values, parse_param, read_space_file, space_from_cli,
@@ -32,7 +36,8 @@ from .store import OptimizeError, open_storage
 __all__ = [
     "optimize", "OptimizeResult", "StudyConfig", "make_config", "SAMPLERS", "REEVAL_SEED_OFFSET",
     "SklearnGPSampler", "make_sampler", "Objective", "Constraint", "TaskMetric", "parse_objectives",
-    "parse_constraint", "task_metric_of", "SearchParam", "SearchSpace", "parse_param", "space_from_cli",
+    "parse_constraint", "task_metric_of", "default_floor", "homogeneous_space", "measure_reference", "mrsnn_study",
+    "mc_check", "mc_activity_front", "mc_activity_points", "SearchParam", "SearchSpace", "parse_param", "space_from_cli",
     "space_from_dict", "read_space_file", "apply_values", "reevaluate", "best_trial", "pareto_trials",
     "knee_trial", "run_search", "run_worker", "open_study", "resolve_evaluator", "DEFAULT_EVALUATOR",
     "OptimizeError", "open_storage",

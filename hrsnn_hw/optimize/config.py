@@ -82,6 +82,13 @@ class StudyConfig:
         workers started with the same options on several machines do not repeat each other.
     command : str
         The command line that made the study (for the reports).
+    mc_floor : bool
+        Add ``mc>=mrsnn`` when an objective rewards silence (see
+        :func:`hrsnn_hw.optimize.objectives.default_floor`); applied by
+        :func:`hrsnn_hw.optimize.optimize`.
+    tune_mrsnn : bool
+        Also search the MRSNN's homogeneous parameters with the same budget, objectives and
+        constraints (study ``<study_name>-mrsnn``), so the final comparison is tuned vs tuned.
     """
 
     base_design: dict
@@ -110,6 +117,8 @@ class StudyConfig:
     figures: bool = True
     worker_only: bool = False
     command: str = ""
+    mc_floor: bool = True
+    tune_mrsnn: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_design", copy.deepcopy(dict(self.base_design)))

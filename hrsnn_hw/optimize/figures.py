@@ -2,7 +2,9 @@
 
 ``history.png`` (objective per trial and best so far), ``importance.png`` (fANOVA
 parameter importance, optuna's evaluator on a scikit-learn random forest), ``slices.png``
-(objective against each parameter) and, with several objectives, ``pareto.png``.
+(objective against each parameter), with several objectives ``pareto.png``, and
+``mc_activity.png`` (every trial of the HRSNN and the tuned-MRSNN studies in the MC-activity
+plane, their fronts, lines of equal E, the MC floor and the selected designs).
 """
 from __future__ import annotations
 
@@ -158,3 +160,68 @@ def write_figures(study, config: StudyConfig, out: Path) -> dict[str, str]:
     if config.multi_objective:
         files["pareto"] = plot_pareto(trials, config, out / "pareto.png")
     return {k: str(v) for k, v in files.items()}
+
+
+def plot_mc_activity(studies: dict, path: Path, *, floor: float | None = None,
+                     reference: dict | None = None) -> Path:
+    """MC against activity for every complete trial of each study, with its front.
+
+    Parameters
+    ----------
+    studies : dict
+        ``{label: {"points": [...], "front": [...], "selected": trial number or None}}`` (see
+        :func:`hrsnn_hw.optimize.results.mc_activity_points`).
+    path : Path
+    floor : float, optional
+        The MC floor (a horizontal line).
+    reference : dict, optional
+        The reference MRSNN's metrics on the search seeds (a marker).
+    """
+    fig = _figure(6.4, 4.6)
+    ax = fig.add_subplot(1, 1, 1)
+    acts = [p["activity"] for s in studies.values() for p in s["points"]]
+    mcs = [p["mc"] for s in studies.values() for p in s["points"]]
+    if reference and isinstance(reference.get("activity"), (int, float)):
+        acts.append(reference["activity"])
+        mcs.append(reference["mc"])
+    for k, (label, s) in enumerate(studies.items()):
+        color = f"C{k}"
+        feas = [p for p in s["points"] if p["feasible"]]
+        infeas = [p for p in s["points"] if not p["feasible"]]
+        if feas:
+            ax.scatter([p["activity"] for p in feas], [p["mc"] for p in feas], s=14, color=color, alpha=0.6,
+                       label=f"{label} trials")
+        if infeas:
+            ax.scatter([p["activity"] for p in infeas], [p["mc"] for p in infeas], s=14, marker="x", color=color,
+                       alpha=0.5, label=f"{label} infeasible")
+        front = s["front"]
+        if front:
+            ax.step([p["activity"] for p in front], [p["mc"] for p in front], where="post", color=color, lw=1.2,
+                    label=f"{label} front (MC vs activity)")
+        chosen = [p for p in s["points"] if p["trial"] == s.get("selected")]
+        if chosen:
+            ax.scatter([chosen[0]["activity"]], [chosen[0]["mc"]], marker="*", s=180, color=color, edgecolor="k",
+                       zorder=5, label=f"{label} selected (trial {chosen[0]['trial']})")
+    if reference and isinstance(reference.get("activity"), (int, float)):
+        ax.scatter([reference["activity"]], [reference["mc"]], marker="D", s=50, color="k", zorder=6,
+                   label="reference MRSNN")
+    if floor is not None:
+        ax.axhline(floor, color="C3", ls=":", lw=1, label=f"MC floor {floor:.3g}")
+    if acts:
+        lo, hi = min(acts), max(acts)
+        if lo > 0 and hi / lo > 10:
+            ax.set_xscale("log")
+        x = np.linspace(0.9 * lo, 1.1 * hi, 50) if lo > 0 else np.linspace(0, 1.1 * hi, 50)
+        top = 1.1 * max(mcs)
+        for e in np.quantile([m / a for m, a in zip(mcs, acts) if a > 0] or [1.0], [0.1, 0.5, 0.9]):
+            ax.plot(x, e * x, color="0.8", lw=0.8, zorder=0)
+            xe = min(top / e, x[-1])
+            ax.annotate(f"E = {e:.3g}", (xe, e * xe), fontsize=6, color="0.5", ha="right", va="bottom")
+        ax.set_ylim(bottom=0, top=top)
+    ax.set_xlabel("activity (spikes / neuron / step), lower is better")
+    ax.set_ylabel("memory capacity, higher is better")
+    ax.legend(fontsize=6, loc="best")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp)
+    return path

@@ -11,11 +11,21 @@ Objectives (``--objectives a,b``): ``efficiency`` (maximise, the default), ``tas
 ``energy`` (minimise energy per inference on ``--profile``; the evaluator computes it on
 the quantized network), plus ``mc`` (maximise) and ``activity`` (minimise).
 
-Constraints (``--constraint "accuracy>=0.8"``): ``METRIC>=NUMBER`` or ``METRIC<=NUMBER``,
+Constraints (``--constraint "accuracy>=0.8"``): ``METRIC>=BOUND`` or ``METRIC<=BOUND``,
 METRIC one of ``accuracy``/``nrmse`` (the task metric, which must be of that kind),
-``task``, ``efficiency``, ``mc``, ``activity``, ``spikes``, ``energy``. A trial is
-feasible when every constraint holds; optuna stores each as a value ``c`` with ``c <= 0``
-feasible (``threshold - metric`` for ``>=``, ``metric - threshold`` for ``<=``).
+``task``, ``efficiency``, ``mc``, ``activity``, ``spikes``, ``energy``; BOUND a number or
+``mrsnn``: the reference MRSNN's value of that metric on the search seeds (measured before
+the search, :func:`hrsnn_hw.optimize.optimize`). A trial is feasible when every constraint
+holds; optuna stores each as a value ``c`` with ``c <= 0`` feasible (``threshold - metric``
+for ``>=``, ``metric - threshold`` for ``<=``).
+
+The MC floor. E = MC / activity can be raised by firing less and remembering less: a nearly
+silent network wins. So every objective that a silent network improves (``efficiency``,
+``activity``, ``spikes``, ``energy``) carries ``mc>=mrsnn`` by default
+(:func:`default_floor`): a design is feasible only if it remembers at least as much as the
+homogeneous network it is compared with, on the same seeds. MC is bounded rather than a task
+metric because MC is what E divides by, and the paper's claim is "fewer spikes at no loss of
+memory"; a task floor can be added with ``--constraint``.
 """
 from __future__ import annotations
 
@@ -46,6 +56,11 @@ _CONSTRAINT_METRICS = {
 # is a classification scored by accuracy. User files are asked for their kind.
 PREDICTION_TASKS = frozenset({"mackey_glass", "lorenz"})
 _CONSTRAINT_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|=>|=<|>|<|==|=)\s*(\S+)\s*$")
+#: Thresholds that name a reference design instead of a number.
+REFERENCES = ("mrsnn",)
+#: Objectives a silent network improves: they carry the MC floor by default.
+SILENCE_REWARDED = frozenset({"efficiency", "activity", "spikes", "energy"})
+MC_FLOOR = "mc>=mrsnn"
 
 
 @dataclass(frozen=True)
@@ -164,9 +179,33 @@ class Constraint:
     metric: str
     op: str
     threshold: float
+    reference: str | None = None
+
+    @property
+    def resolved(self) -> bool:
+        """False while the threshold of a reference constraint (``mc>=mrsnn``) is not measured."""
+        return math.isfinite(self.threshold)
+
+    def with_threshold(self, value: float) -> "Constraint":
+        """This constraint with its reference threshold measured (its text, the optuna key, unchanged)."""
+        if not math.isfinite(float(value)):
+            raise SpecError("the reference value of a constraint is not a finite number", parameter=self.text,
+                            value=value, hint="the reference design failed or was silent on the search seeds")
+        return Constraint(text=self.text, name=self.name, metric=self.metric, op=self.op, threshold=float(value),
+                          reference=self.reference)
+
+    def describe(self) -> str:
+        """``mc>=mrsnn (= 1.23)`` or the text itself."""
+        if self.reference and self.resolved:
+            return f"{self.text} (= {self.threshold:.4g})"
+        return self.text
 
     def violation(self, metrics: Mapping[str, Any]) -> float:
         """Optuna's constraint value: ``<= 0`` feasible, larger is more violated (inf if missing)."""
+        if not self.resolved:
+            raise SpecError("the threshold of a reference constraint has not been measured", parameter=self.text,
+                            value=self.reference, hint="run the study with hrsnn_hw.optimize.optimize, which measures "
+                                                       "the reference design first")
         v = metrics.get(self.metric)
         if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
             return math.inf
@@ -192,20 +231,36 @@ def parse_constraint(text: str, task_metric: TaskMetric | None, profile: str | N
     if key not in _CONSTRAINT_METRICS:
         raise SpecError("unknown metric in constraint", parameter="--constraint", value=name,
                         allowed=f"one of {sorted(set(_CONSTRAINT_METRICS) - {'e', 'energy_per_inference_j'})}")
-    try:
-        threshold = float(number)
-    except ValueError:
-        raise SpecError("constraint bound is not a number", parameter="--constraint", value=number) from None
-    if not math.isfinite(threshold):
-        raise SpecError("constraint bound must be finite", parameter="--constraint", value=number)
+    reference = number.lower() if number.lower() in REFERENCES else None
+    if reference is None:
+        try:
+            threshold = float(number)
+        except ValueError:
+            raise SpecError("constraint bound is not a number", parameter="--constraint", value=number,
+                            allowed=f"a number or one of {list(REFERENCES)}") from None
+        if not math.isfinite(threshold):
+            raise SpecError("constraint bound must be finite", parameter="--constraint", value=number)
+    else:
+        threshold = math.nan
     if key in ("accuracy", "nrmse") and task_metric is not None and task_metric.name != key:
         raise SpecError(f"the task is scored by {task_metric.name}, not {key}", parameter="--constraint",
                         value=text, hint=f"write the constraint on {task_metric.name} (or 'task')")
     if _CONSTRAINT_METRICS[key] == "energy_per_inference_J" and not profile:
         raise SpecError("an energy constraint needs a hardware profile", parameter="--constraint", value=text,
                         hint="add --profile loihi2")
-    return Constraint(text=f"{key}{op}{threshold:g}", name=key, metric=_CONSTRAINT_METRICS[key], op=op,
-                      threshold=threshold)
+    bound = reference if reference else f"{threshold:g}"
+    return Constraint(text=f"{key}{op}{bound}", name=key, metric=_CONSTRAINT_METRICS[key], op=op,
+                      threshold=threshold, reference=reference)
+
+
+def default_floor(objectives: tuple[Objective, ...], constraints: tuple[Constraint, ...]) -> Constraint | None:
+    """The MC floor ``mc>=mrsnn`` when an objective rewards silence and no lower bound on MC is given
+    (see the module docstring); None otherwise."""
+    if not any(o.name in SILENCE_REWARDED for o in objectives):
+        return None
+    if any(c.metric == "mc" and c.op == ">=" for c in constraints):
+        return None
+    return parse_constraint(MC_FLOOR, None, None)
 
 
 def dominates(a: list[float], b: list[float], directions: list[str]) -> bool:

@@ -1,48 +1,57 @@
 """Honest numbers after the search: re-evaluate on seeds the search never used.
 
 The best trial was *selected* on its search-seed value, so that value is biased upward
-(the winner's curse). The optimised design, the reference HRSNN (the base design) and its
-MRSNN twin (every distribution replaced by its mean, :func:`hrsnn_hw.spec.make_arm`) are
-re-run on the same ``reeval_seeds`` fresh seeds (``seed + 100000 + i``); the report gives
-mean, sample standard deviation and the per-seed values, and the paired differences
-(optimised minus reference, seed by seed) since all designs share the seeds.
+(the winner's curse). The optimised design, the tuned MRSNN (best of the MRSNN study), the
+reference HRSNN (the base design) and its MRSNN twin (every distribution replaced by its mean,
+:func:`hrsnn_hw.spec.make_arm`) are re-run on the same ``reeval_seeds`` fresh seeds
+(``seed + 100000 + i``) through :func:`hrsnn_hw.evaluation.evaluate_many`. The report gives
+mean, sample standard deviation and the per-seed values, and the paired effects of the
+optimised design over each other design (seed by seed, with a bootstrap interval).
 """
 from __future__ import annotations
 
-import math
-import multiprocessing as mp
-from concurrent.futures import ProcessPoolExecutor
+import json
 from typing import Any, Mapping
 
 import numpy as np
 
+from ..errors import DataError
+from ..evaluation import EvalJob, Evaluator, evaluate_many
+from ..stats import paired_effect, summarise
 from .config import StudyConfig
-from .runner import Evaluator, resolve_evaluator
 
 REPORTED = ("mc", "activity", "efficiency", "task_metric", "spikes_per_inference", "energy_per_inference_J")
+PAIRED = ("efficiency", "mc", "activity", "task_metric")
+
+__all__ = ["REPORTED", "PAIRED", "reevaluate", "mc_check", "summarise"]
 
 
-def _one(design: Mapping[str, Any], task: str, seed: int, quick: bool, profile: str | None,
-         epochs: int | None, evaluator: Evaluator | str | None) -> dict:
-    fn = resolve_evaluator(evaluator)
-    try:
-        return {"ok": True, "metrics": dict(fn(design, task, seed=seed, quick=quick, profile=profile, epochs=epochs))}
-    except Exception as exc:  # one failed evaluation must not lose the whole report
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+def _network_key(design: Mapping[str, Any]) -> str:
+    """What a design computes: everything but its name and description."""
+    return json.dumps({k: v for k, v in design.items() if k not in ("name", "description")}, sort_keys=True,
+                      default=str)
 
 
-def _one_packed(args: tuple) -> dict:
-    return _one(*args)
+def _diff(a: Any, b: Any) -> float | None:
+    if a is None or b is None:
+        return None
+    return float(a) - float(b)
 
 
-def summarise(values: list[float | None]) -> dict:
-    """Mean, sample std (ddof=1), n and the values; None entries are left out."""
-    vals = [float(v) for v in values if v is not None and isinstance(v, (int, float)) and math.isfinite(float(v))]
-    if not vals:
-        return {"mean": None, "std": None, "n": 0, "values": []}
-    arr = np.array(vals)
-    return {"mean": float(arr.mean()), "std": float(arr.std(ddof=1)) if arr.size > 1 else 0.0, "n": int(arr.size),
-            "values": vals}
+def _paired(per: Mapping[str, Mapping[int, dict]], label: str, seeds: list[int], higher_is_better: bool) -> dict:
+    common = [s for s in seeds if s in per[label] and s in per["optimized"]]
+    out = {}
+    for metric in PAIRED:
+        opt = [per["optimized"][s].get(metric) for s in common]
+        ref = [per[label][s].get(metric) for s in common]
+        entry = summarise([_diff(a, b) for a, b in zip(opt, ref)])
+        alternative = "less" if metric == "activity" or (metric == "task_metric" and not higher_is_better) else "greater"
+        try:
+            entry["effect"] = paired_effect(opt, ref, metric=metric, alternative=alternative).as_dict()
+        except DataError:  # missing or non-finite values, or a zero baseline: the summary stands alone
+            entry["effect"] = None
+        out[metric] = entry
+    return out
 
 
 def reevaluate(config: StudyConfig, designs: Mapping[str, Mapping[str, Any]],
@@ -54,53 +63,74 @@ def reevaluate(config: StudyConfig, designs: Mapping[str, Mapping[str, Any]],
     config : StudyConfig
         Task, evaluator options and ``reeval_seed_list``.
     designs : mapping of label to design dict
-        For example ``{"mrsnn": ..., "reference_hrsnn": ..., "optimized": ...}``.
+        For example ``{"mrsnn": ..., "tuned_mrsnn": ..., "reference_hrsnn": ..., "optimized": ...}``.
     evaluator : callable or str, optional
-        See :func:`hrsnn_hw.optimize.runner.resolve_evaluator`.
+        See :func:`hrsnn_hw.evaluation.resolve_evaluator`.
     workers : int
-        Evaluate in this many spawned processes (1: in this process).
+        Local worker processes (1: in this process).
 
     Returns
     -------
     dict
         ``{"seeds": [...], "designs": {label: {metric: summary, "task_metric_name": ..., "errors": [...]}},
-        "paired": {label: {metric: summary of optimised - label}}}``.
+        "paired": {label: {metric: summary of optimised - label, with "effect" (bootstrap interval)}}}``.
     """
     seeds = config.reeval_seed_list
-    jobs = [(label, s) for label in designs for s in seeds]
-    args = [(designs[label], config.task, s, config.quick, config.profile, config.epochs) for label, s in jobs]
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
-            results = list(pool.map(_one_packed, [a + (evaluator,) for a in args]))
-    else:
-        fn = resolve_evaluator(evaluator)
-        results = [_one(*a, fn) for a in args]
+    # Designs that are the same network (e.g. a tuned MRSNN whose best trial is the reference)
+    # are evaluated once and reported under each label.
+    first_label: dict[str, str] = {}
+    same_as = {label: first_label.setdefault(_network_key(designs[label]), label) for label in designs}
+    jobs = [EvalJob(label=label, design=designs[label], task=config.task, seed=s,
+                    options={"quick": config.quick, "profile": config.profile, "epochs": config.epochs})
+            for label in designs if same_as[label] == label for s in seeds]
+    outcomes = evaluate_many(jobs, evaluator, workers=max(1, min(workers, len(jobs))))
     per: dict[str, dict[int, dict]] = {label: {} for label in designs}
     errors: dict[str, list[str]] = {label: [] for label in designs}
-    for (label, s), res in zip(jobs, results):
-        if res["ok"]:
-            per[label][s] = res["metrics"]
-        else:
-            errors[label].append(f"seed {s}: {res['error']}")
+    for o in outcomes:
+        for label in (lb for lb in designs if same_as[lb] == o.job.label):
+            if o.ok:
+                per[label][o.job.seed] = o.metrics
+            else:
+                errors[label].append(f"seed {o.job.seed}: {o.error}")
     out: dict[str, Any] = {"seeds": seeds, "designs": {}, "paired": {}}
     for label in designs:
         rows = [per[label][s] for s in seeds if s in per[label]]
-        entry = {m: summarise([r.get(m) for r in rows]) for m in REPORTED}
+        entry: dict[str, Any] = {m: summarise([r.get(m) for r in rows]) for m in REPORTED}
         entry["task_metric_name"] = next((r.get("task_metric_name") for r in rows if r.get("task_metric_name")), None)
         entry["errors"] = errors[label]
+        if same_as[label] != label:
+            entry["same_network_as"] = same_as[label]
         out["designs"][label] = entry
     if "optimized" in per:
+        higher = config.task_metric.higher_is_better
         for label in designs:
-            if label == "optimized":
-                continue
-            common = [s for s in seeds if s in per[label] and s in per["optimized"]]
-            out["paired"][label] = {
-                m: summarise([_diff(per["optimized"][s].get(m), per[label][s].get(m)) for s in common])
-                for m in ("efficiency", "task_metric", "mc", "activity")}
+            if label != "optimized":
+                out["paired"][label] = _paired(per, label, seeds, higher)
     return out
 
 
-def _diff(a: Any, b: Any) -> float | None:
-    if a is None or b is None:
+def mc_check(reeval: Mapping[str, Any], against: str = "tuned_mrsnn") -> dict | None:
+    """Is the optimised design's MC on fresh seeds not below ``against``'s? Read off the paired effect.
+
+    Returns
+    -------
+    dict or None
+        ``{"against", "holds", "mean_difference", "ci", "verdict"}``: ``holds`` when the mean
+        paired difference is >= 0; ``verdict`` says whether the interval settles it. None
+        without the data.
+    """
+    entry = (reeval.get("paired") or {}).get(against, {}).get("mc") or {}
+    eff = entry.get("effect")
+    if not eff:
         return None
-    return float(a) - float(b)
+    ci = eff["ci_difference"]
+    mean = float(eff["mean_difference"])
+    if ci["low"] >= 0:
+        verdict = "not below (interval at or above 0)"
+    elif ci["high"] < 0:
+        verdict = "below (interval below 0)"
+    else:
+        verdict = "not settled by these seeds (interval spans 0)"
+    return {"against": against, "holds": bool(mean >= 0), "mean_difference": mean,
+            "ci": [float(ci["low"]), float(ci["high"])], "confidence": float(ci["confidence"]), "verdict": verdict,
+            "n": int(eff["n"]), "values": [float(x) for x in np.asarray(eff["differences"])]}

@@ -1,13 +1,16 @@
-"""Reports of a study: the comparison table (Markdown) and the optimised design files."""
+"""Reports of a study: the comparison table, the MC-activity front (Markdown) and the design files."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..io import write_json_atomic
 from .config import StudyConfig
 
-LABELS = {"mrsnn": "MRSNN", "reference_hrsnn": "reference HRSNN", "optimized": "optimised HRSNN"}
+LABELS = {"mrsnn": "MRSNN (reference)", "tuned_mrsnn": "MRSNN (tuned, same budget)",
+          "reference_hrsnn": "reference HRSNN", "optimized": "optimised HRSNN"}
+ORDER = ("mrsnn", "tuned_mrsnn", "reference_hrsnn", "optimized")
+PAIRED_LABELS = {"efficiency": "E", "mc": "MC", "activity": "activity", "task_metric": "task metric"}
 
 
 def _cell(summary: Mapping[str, Any] | None, fmt: str) -> str:
@@ -18,8 +21,18 @@ def _cell(summary: Mapping[str, Any] | None, fmt: str) -> str:
     return f"{summary['mean']:{fmt}}"
 
 
-def comparison_table(reeval: Mapping[str, Any], config: StudyConfig) -> str:
-    """Markdown table: MRSNN, reference HRSNN, optimised HRSNN x MC, activity, E, task metric, energy.
+def _effect(entry: Mapping[str, Any] | None) -> str:
+    eff = (entry or {}).get("effect")
+    if not eff:
+        return "n/a" if not entry or entry.get("mean") is None else f"{entry['mean']:+.4g}"
+    ci = eff["ci_difference"]
+    return f"{eff['mean_difference']:+.4g} [{ci['low']:+.4g}, {ci['high']:+.4g}]"
+
+
+def comparison_table(reeval: Mapping[str, Any], config: StudyConfig, *, mc_check: Mapping[str, Any] | None = None,
+                     notes: Sequence[str] = ()) -> str:
+    """Markdown: each re-evaluated design x MC, activity, E, task metric (energy), then the paired
+    differences of the optimised HRSNN over each design with their bootstrap intervals.
 
     Cells are mean ± sample std over the re-evaluation seeds.
     """
@@ -27,15 +40,15 @@ def comparison_table(reeval: Mapping[str, Any], config: StudyConfig) -> str:
     metric_name = next((d.get("task_metric_name") for d in designs.values() if d.get("task_metric_name")),
                        config.task_metric.name)
     has_energy = any((d.get("energy_per_inference_J") or {}).get("mean") is not None for d in designs.values())
-    head = ["design", "MC", "activity (spikes/neuron/step)", "E = MC/activity", f"{metric_name} ({config.task})"]
+    head = ["design", "E = MC/activity", "MC", "activity (spikes/neuron/step)", f"{metric_name} ({config.task})"]
     if has_energy:
         head.append(f"energy/inference (J, {config.profile})")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for key in ("mrsnn", "reference_hrsnn", "optimized"):
+    for key in ORDER:
         if key not in designs:
             continue
         d = designs[key]
-        row = [LABELS[key], _cell(d.get("mc"), ".3g"), _cell(d.get("activity"), ".4g"), _cell(d.get("efficiency"), ".4g"),
+        row = [LABELS[key], _cell(d.get("efficiency"), ".4g"), _cell(d.get("mc"), ".3g"), _cell(d.get("activity"), ".4g"),
                _cell(d.get("task_metric"), ".3f")]
         if has_energy:
             row.append(_cell(d.get("energy_per_inference_J"), ".3g"))
@@ -44,15 +57,43 @@ def comparison_table(reeval: Mapping[str, Any], config: StudyConfig) -> str:
     lines.append("")
     lines.append(f"Mean ± sample std over {n} fresh seed(s) {reeval.get('seeds')} not used in the search "
                  f"(task {config.task}{', quick' if config.quick else ''}).")
+    for key in ORDER:
+        other = (designs.get(key) or {}).get("same_network_as")
+        if other:
+            lines.append(f"The {LABELS[key]} is the same network as the {LABELS[other]} (its search found nothing "
+                         "better): the same runs are shown for both.")
     paired = reeval.get("paired", {})
-    for ref in ("reference_hrsnn", "mrsnn"):
-        e = (paired.get(ref) or {}).get("efficiency")
-        if e and e.get("mean") is not None:
-            lines.append(f"Paired E difference, optimised - {LABELS[ref]}: {e['mean']:+.4g} ± {e['std']:.3g} "
-                         f"(same seeds).")
+    if paired:
+        conf = next((e["effect"]["ci_difference"]["confidence"] for p in paired.values() for e in p.values()
+                     if e and e.get("effect")), 0.95)
+        lines += ["", f"Optimised HRSNN minus each design, paired by seed (mean [{100 * conf:g} % bootstrap CI]):", "",
+                  "| optimised HRSNN minus | " + " | ".join(PAIRED_LABELS.values()) + " |",
+                  "|" + "---|" * (len(PAIRED_LABELS) + 1)]
+        for key in ORDER:
+            if key in paired:
+                lines.append(f"| {LABELS[key]} | " + " | ".join(_effect(paired[key].get(m)) for m in PAIRED_LABELS)
+                             + " |")
+    if mc_check:
+        lines += ["", f"MC of the optimised HRSNN against the {LABELS[mc_check['against']]} on fresh seeds: "
+                      f"{mc_check['mean_difference']:+.3g} [{mc_check['ci'][0]:+.3g}, {mc_check['ci'][1]:+.3g}], "
+                      f"{mc_check['verdict']}."]
+    lines += list(notes)
     if config.command:
         lines.append("")
         lines.append(f"Command: `{config.command}`")
+    return "\n".join(lines) + "\n"
+
+
+def front_table(points: Sequence[Mapping[str, Any]], task_metric: str, *, label: str = "") -> str:
+    """Markdown table of an MC-activity front (trial, MC, activity, E, task metric, feasible)."""
+    lines = [f"| {label or 'trial'} | MC | activity (spikes/neuron/step) | E = MC/activity | {task_metric} | feasible |",
+             "|---|---|---|---|---|---|"]
+    for p in points:
+        e = p.get("efficiency")
+        tm = p.get("task_metric")
+        lines.append(f"| {p['trial']} | {p['mc']:.3g} | {p['activity']:.4g} | "
+                     f"{'n/a' if e is None else f'{e:.4g}'} | {'n/a' if tm is None else f'{tm:.3f}'} | "
+                     f"{'yes' if p['feasible'] else 'no'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -66,3 +66,31 @@ def trial_record(t: FrozenTrial, config: StudyConfig) -> dict:
     if RETRY_ATTR in t.system_attrs:
         rec["retry_of"] = t.system_attrs[RETRY_ATTR]
     return to_jsonable(rec)
+
+
+def mc_activity_points(trials: Sequence[FrozenTrial], config: StudyConfig) -> list[dict]:
+    """Every COMPLETE trial as ``{"trial", "mc", "activity", "efficiency", "task_metric", "feasible"}``
+    (from its recorded metrics, whatever the study's objectives)."""
+    points = []
+    for t in trials:
+        m = t.user_attrs.get("metrics") or {}
+        mc, act = m.get("mc"), m.get("activity")
+        if t.state != TrialState.COMPLETE or not all(isinstance(v, (int, float)) and math.isfinite(v)
+                                                        for v in (mc, act)):
+            continue
+        points.append({"trial": t.number, "mc": float(mc), "activity": float(act),
+                       "efficiency": m.get("efficiency"), "task_metric": m.get("task_metric"),
+                       "feasible": is_feasible(t, config), "params": dict(t.params)})
+    return points
+
+
+def mc_activity_front(points: Sequence[dict]) -> list[dict]:
+    """The points no other point beats on both MC (higher) and activity (lower), by activity.
+
+    This is the trade-off E = MC / activity folds into one number: each point of the front is
+    the most MC the study found at its activity.
+    """
+    dirs = ["maximize", "minimize"]
+    front = [p for p in points
+             if not any(dominates([o["mc"], o["activity"]], [p["mc"], p["activity"]], dirs) for o in points)]
+    return sorted(front, key=lambda p: (p["activity"], -p["mc"], p["trial"]))

@@ -14,7 +14,6 @@ and reports.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import multiprocessing as mp
@@ -30,6 +29,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from ..errors import HrsnnError
+from ..evaluation import DEFAULT_EVALUATOR, Evaluator, resolve_evaluator  # noqa: F401 (re-exported)
 from ..io import to_jsonable
 from .config import StudyConfig
 from .samplers import make_sampler
@@ -38,8 +38,6 @@ from .store import (CONFIG_ATTR, Heartbeat, OptimizeError, WorkerIdentity, budge
 
 log = logging.getLogger("hrsnn_hw.optimize")
 
-Evaluator = Callable[..., Mapping[str, Any]]
-DEFAULT_EVALUATOR = "hrsnn_hw.experiment:evaluate_design"
 CONSTRAINT_CAP = 1e300  # optuna stores constraint values as JSON numbers: no infinities
 
 
@@ -47,34 +45,6 @@ def quiet_optuna() -> None:
     """optuna logs every trial at INFO; the study prints its own progress."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-
-
-def resolve_evaluator(evaluator: Evaluator | str | None) -> Evaluator:
-    """A callable evaluator from a callable, ``"module:function"``, or None (the real one).
-
-    Raises
-    ------
-    HrsnnError
-        When the module or function does not exist.
-    """
-    if callable(evaluator):
-        return evaluator
-    ref = evaluator or DEFAULT_EVALUATOR
-    if not isinstance(ref, str) or ":" not in ref:
-        raise HrsnnError("an evaluator is given as module:function", parameter="--evaluator", value=ref,
-                         hint=f"the default is {DEFAULT_EVALUATOR}")
-    module, func = ref.split(":", 1)
-    try:
-        fn = getattr(importlib.import_module(module), func)
-    except ImportError as exc:
-        raise HrsnnError(f"cannot import the evaluator module ({exc})", parameter="--evaluator", value=ref,
-                         hint="the real evaluator is hrsnn_hw.experiment.evaluate_design; for a dry run of the study "
-                              "machinery use --evaluator hrsnn_hw.optimize.synthetic:evaluate") from None
-    except AttributeError:
-        raise HrsnnError("the evaluator module has no such function", parameter="--evaluator", value=ref) from None
-    if not callable(fn):
-        raise HrsnnError("the evaluator is not callable", parameter="--evaluator", value=ref)
-    return fn
 
 
 def average_metrics(per_seed: list[Mapping[str, Any]]) -> dict:

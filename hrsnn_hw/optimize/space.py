@@ -13,7 +13,8 @@ A path may end at a plain number of the design, or at a field of a distribution 
 (``mean``, ``cv``, ``min``, ...). A path ``<param>.mean`` or ``<param>.cv`` whose
 ``<param>`` is a plain number *opens* that parameter: it becomes
 ``{"dist": "gamma", "mean": <number>, "cv": 0}`` before the searched value is written, so
-``populations.exc.tau_syn.cv`` makes synaptic time constants heterogeneous. Design keys
+``populations.exc.tau_syn.cv`` makes synaptic time constants heterogeneous (an opened number
+whose cv stays 0 is written back as a plain number: the same network). Design keys
 that contain a dot cannot be addressed (no reference design has one).
 
 Search space file (``the bundled search_space.json`` is the default)::
@@ -189,6 +190,31 @@ class SearchSpace:
                                     parameter=p.path, value=value,
                                     hint="narrow the bounds to values the design accepts") from None
 
+    def values_in(self, design: Mapping[str, Any]) -> dict[str, float] | None:
+        """The values ``design`` itself has for the searched parameters (a plain number searched
+        through ``.mean`` reads as that number, through ``.cv`` as 0), or None when one is
+        missing or outside its bounds: the point of the space the design is."""
+        out: dict[str, float] = {}
+        for p in self.params:
+            try:
+                kind = _resolve(design, p.path)
+            except SpecError:
+                return None
+            parts = p.path.split(".")
+            node: Any = design
+            for part in parts[:-1]:
+                node = node[part]
+            if kind == "open":
+                value = float(node) if parts[-1] == "mean" else 0.0
+            elif parts[-1] in node and _is_number(node[parts[-1]]):
+                value = float(node[parts[-1]])
+            else:
+                return None
+            if not p.low <= value <= p.high or (p.integer and value != int(value)):
+                return None
+            out[p.path] = int(value) if p.integer else value
+        return out
+
     def apply(self, design: Mapping[str, Any], values: Mapping[str, float]) -> dict:
         """A new design with the searched values written in (``design`` is not modified)."""
         unknown = sorted(set(values) - set(self.names))
@@ -254,6 +280,7 @@ def apply_values(design: Mapping[str, Any], values: Mapping[str, float]) -> dict
     """Write ``{path: value}`` into a deep copy of ``design`` (paths as in the module docstring)."""
     out = copy.deepcopy(dict(design))
     out.pop("design", None)  # a materialised spec's provenance would override the new values
+    opened: list[tuple[Any, str]] = []
     for path, value in values.items():
         kind = _resolve(out, path)
         parts = path.split(".")
@@ -263,10 +290,16 @@ def apply_values(design: Mapping[str, Any], values: Mapping[str, float]) -> dict
         if kind == "open":
             key = parts[-2]
             parent[key] = {"dist": "gamma", "mean": float(parent[key]), "cv": 0.0}
+            opened.append((parent, key))
             parent = parent[key]
         elif len(parts) > 1:
             parent = parent[parts[-2]]
         parent[parts[-1]] = int(value) if isinstance(value, (int,)) and not isinstance(value, bool) else float(value)
+    # An opened number that stayed without spread is written back as a number: the same network
+    # (a gamma of cv 0 samples its mean), and homogeneous designs keep their plain form.
+    for parent, key in opened:
+        if float(parent[key]["cv"]) == 0.0:
+            parent[key] = float(parent[key]["mean"])
     return out
 
 

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from ..errors import DataError
-from ..experiment import ExperimentConfig, PreparedTask, make_spec, measure, prepare_task, public, train_spec
+from ..experiment import (ExperimentConfig, PreparedTask, make_spec, measure, measure_with_records, prepare_task,
+                          train_spec)
 from ..io import write_json_atomic, write_text_atomic
 from ..profiles import available_profiles, load_profile
 from ..records import SpikeRecord
@@ -206,16 +207,15 @@ class Pipeline:
 
     def _measure_stage(self, stage: str, name: str, simulator_factory: Callable[[], Any]) -> dict:
         def produce(d: Path) -> dict:
-            metrics = measure(simulator_factory(), self.prepared, self.config.seed)
-            metrics["record_test"].save(d / "test_record.npz")
-            metrics["record"].save(d / "mc_record.npz")
-            summary = public(metrics)
-            summary["mc_per_delay"] = metrics["mc_per_delay"]
-            summary["y_pred"] = np.asarray(metrics["y_pred"]).tolist()
+            measurement, records = measure_with_records(simulator_factory(), self.prepared, self.config.seed)
+            records.test.save(d / "test_record.npz")
+            records.memory.save(d / "mc_record.npz")
+            measurement.save(d / "measurement.npz")
+            summary = measurement.summary()
             write_json_atomic(d / "metrics.json", summary)
             return summary
         res = self.cache.run(f"{stage}-{name}", self._key(stage, name), produce,
-                             ("metrics.json", "test_record.npz", "mc_record.npz"))
+                             ("metrics.json", "measurement.npz", "test_record.npz", "mc_record.npz"))
         return res.summary
 
     def float_metrics(self, name: str) -> dict:
@@ -246,9 +246,10 @@ class Pipeline:
 
     def fixed_metrics(self, name: str) -> dict:
         """The same measurements on the quantized network, run by the golden model."""
-        from ..backends import simulator
+        from ..experiment import golden_simulator
         qnet = self.quantize(name)
-        return self._measure_stage("fixed", name, lambda: simulator(qnet, "golden"))
+        spec = self.train(name).spec
+        return self._measure_stage("fixed", name, lambda: golden_simulator(qnet, spec))
 
     def _lava_inputs(self) -> tuple[np.ndarray, np.ndarray]:
         test = self.prepared.test
@@ -339,12 +340,12 @@ class Pipeline:
         (K neuron profiles, weight bits) setting and measure MC, activity, E and the task
         metric of each fixed-point network with the golden model."""
         from .. import __version__
-        from ..backends import simulator
         from ..quantize import sweep as run_sweep
         trained = self.train(name)
 
         def evaluate(qnet) -> dict:
-            m = measure(simulator(qnet, "golden"), self.prepared, self.config.seed)
+            from ..experiment import golden_simulator
+            m = measure(golden_simulator(qnet, trained.spec), self.prepared, self.config.seed).scalars()
             return {k: m[k] for k in ("mc", "activity", "efficiency", "task_metric")}
 
         def produce(d: Path) -> dict:

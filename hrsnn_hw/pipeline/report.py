@@ -182,9 +182,25 @@ def write_report(pipe, summary: dict) -> Path:
                   f"{_fmt(f.get('task_metric'))} | {_fmt(x.get('mc'))} | {_fmt(x.get('activity'))} | "
                   f"{_fmt(x.get('efficiency'))} | {_fmt(x.get('task_metric'))} | {_fmt(x.get('spikes_per_inference'))} | "
                   f"{e_text} | {'PASS' if ver.get('ok') else ('FAIL' if ver else 'n/a')} |")
-    md += ["", "MC: memory capacity (sum of squared correlations, delays 1..K); activity: spikes per neuron per "
+    md += ["", "MC: memory capacity (sum over delays 1..K of held-out squared correlations minus their chance "
+           "level on shuffled targets); activity: spikes per neuron per "
            "step during the MC drive; E = MC / activity. Fixed: the quantized network run by the golden model "
            "(bit-identical to Lava, see the verification ladder).", "",
+           "## Firing-rate distribution under the MC drive", "",
+           "| design | stage | MC protocol | MC (counts) | MC (traces) | silent | saturated | median rate | "
+           "CV of ISI (median) |", "|---|---|---|---|---|---|---|---|---|"]
+    for n in names:
+        for stage in ("float", "fixed"):
+            m = fm(n, stage)
+            fr = m.get("firing") or {}
+            if not fr:
+                continue
+            md.append(f"| {n} | {stage} | {m.get('mc_protocol', 'n/a')} | {_fmt(m.get('mc'))} | "
+                      f"{_fmt(m.get('mc_traces'))} | {100 * fr['silent_fraction']:.1f} % | "
+                      f"{100 * fr['saturated_fraction']:.1f} % | {_fmt(fr['rate_percentiles'].get('50'))} | "
+                      f"{_fmt(fr['cv_isi_median'])} |")
+    md += ["", "A reservoir that integrates has few silent neurons, few saturated ones (firing as fast as "
+           "the refractory period allows) and irregular spike trains (CV of ISI near 1).", "",
            "## Design", "", "![design](design.png)", ""]
     for n in names:
         spec = pipe.train(n).spec

@@ -15,7 +15,8 @@ on one clock of period ``spec.dt``; Brian2's schedule within a step is
                cnt = cnt * keep;  ref = cnt > 0
                v   = 0 if ref else alpha_v * (v * keep) + u + bias
                cnt = cnt - ref
-    thresholds spike = v > v_th and not ref                  (input generator emits x[t] here)
+    thresholds spike = v > v_th and not ref                  (input generator emits x[t] here;
+                                                              graded input: payload != 0, see below)
     synapses   on a spike at step t: a_in_post += w          (consumed at step t+1)
                plus STDP, see below
     resets     v = 0; cnt = refractory_steps
@@ -27,6 +28,10 @@ Segment starts are signalled by a one-neuron spike generator that fires on the l
 of the previous segment and sets ``reset_next = 1`` in every neuron (a flag only, so the
 state recorded at that step is untouched); a TimedArray would do the same but its length
 is compiled into the code, which defeats the cython/standalone compile cache.
+Graded input (an integer raster: payloads, the memory-capacity current drive) replaces the
+generator by one unit per channel whose ``payload`` is read from a TimedArray in the ``start``
+slot; it "fires" when the payload is nonzero and its synapses add ``w * payload`` in the
+``synapses`` slot, so a payload p acts as a spike of weight ``p * w``, one step later.
 The sum forming ``a_in`` adds the synapses of a step in Brian2's order (pathway by
 pathway, presynaptic neuron by neuron), which is the same on every lane.
 
@@ -53,7 +58,7 @@ from typing import Any
 import numpy as np
 
 from ..spec import INPUT, NetworkSpec, Projection, StdpRule
-from .timeline import Timeline, input_events
+from .timeline import Timeline, input_events, input_values
 
 __all__ = ["BuiltNetwork", "build_network", "neuron_arrays", "run_steps", "check_compiled", "spike_steps",
            "collect_spikes", "collect_states", "STEP_CODE"]
@@ -183,9 +188,21 @@ def build_network(b2: Any, spec: NetworkSpec, timeline: Timeline, input_spikes: 
         setattr(neurons, name, np.tile(values, lanes))
     neurons.run_regularly(STEP_CODE, when="groups", name="hrsnn_step")
 
-    idx, steps = input_events(timeline, input_spikes, lengths)
-    generator = b2.SpikeGeneratorGroup(lanes * spec.n_input, idx, steps * dt * second, clock=clock,
-                                       sorted=True, name="hrsnn_input")
+    graded = input_spikes.dtype != bool
+    if graded:
+        # Graded input (integer payloads, e.g. the memory-capacity current drive): one unit per
+        # channel reads its payload of step t from a TimedArray and "fires" when it is nonzero,
+        # so its synapses add w * payload in the synapses slot of step t, consumed at t + 1,
+        # exactly like a spike of weight w * payload.
+        namespace["hrsnn_graded_input"] = b2.TimedArray(input_values(timeline, input_spikes, lengths),
+                                                        dt=dt * second)
+        generator = b2.NeuronGroup(lanes * spec.n_input, "payload : 1", threshold="payload != 0",
+                                   clock=clock, name="hrsnn_input")
+        generator.run_regularly("payload = hrsnn_graded_input(t, i)", when="start", name="hrsnn_input_payload")
+    else:
+        idx, steps = input_events(timeline, input_spikes, lengths)
+        generator = b2.SpikeGeneratorGroup(lanes * spec.n_input, idx, steps * dt * second, clock=clock,
+                                           sorted=True, name="hrsnn_input")
     objects: list[Any] = [neurons, generator]
     if timeline.reset and timeline.n_segments > 1:
         # Fires on the last step of every segment but the last: the next step starts from zero.
@@ -208,6 +225,11 @@ def build_network(b2: Any, spec: NetworkSpec, timeline: Timeline, input_spikes: 
         post_l = _lane_indices(post, lanes, n)
         w_l = np.tile(proj.weight, lanes)
         rule = rules.get(proj.name)
+        if rule is not None and graded and proj.pre == INPUT:
+            from ..errors import DataError
+            raise DataError("STDP on an input projection needs binary input spikes", parameter="input_spikes",
+                            value="integer payloads", allowed="a bool raster while input synapses are plastic",
+                            hint="train with spike rasters; graded input is for frozen-weight runs")
         if rule is None:
             static["in" if proj.pre == INPUT else "rec"].append((pre_l, post_l, w_l))
             continue
@@ -228,7 +250,8 @@ def build_network(b2: Any, spec: NetworkSpec, timeline: Timeline, input_spikes: 
         if not parts or not sum(p[0].size for p in parts):
             continue
         source = generator if kind == "in" else neurons
-        syn = b2.Synapses(source, neurons, model="w : 1 (constant)", on_pre="a_in_post += w",
+        on_pre = "a_in_post += w * payload_pre" if (graded and kind == "in") else "a_in_post += w"
+        syn = b2.Synapses(source, neurons, model="w : 1 (constant)", on_pre=on_pre,
                           clock=clock, name=f"hrsnn_syn_{kind}")
         syn.connect(i=np.concatenate([p[0] for p in parts]), j=np.concatenate([p[1] for p in parts]))
         syn.w = np.concatenate([p[2] for p in parts])

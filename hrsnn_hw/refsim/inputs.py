@@ -24,10 +24,14 @@ def as_spec(spec: Any) -> NetworkSpec:
 
 
 def check_inputs(spec: NetworkSpec, input_spikes: Any, sample_lengths: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Validate the input raster and lengths; returns (bool raster, int64 lengths).
+    """Validate the input raster and lengths; returns (raster, int64 lengths).
 
-    ``input_spikes`` may also be an encoder output with ``.spikes`` and
-    ``.sample_lengths`` (used when ``sample_lengths`` is None).
+    The raster is boolean (binary spikes) or, for graded input, int64 payloads: a channel
+    carrying payload p at step t adds ``p * w`` to the synaptic current of every neuron it
+    projects to at step t + 1, as a spike adds ``w`` (Loihi 2 graded spikes; the memory-capacity
+    current drive, :mod:`hrsnn_hw.tasks.mc_drive`). An integer raster of only 0 and 1 is spikes.
+    ``input_spikes`` may also be an encoder output with ``.spikes`` and ``.sample_lengths``
+    (used when ``sample_lengths`` is None).
     """
     if sample_lengths is None and hasattr(input_spikes, "spikes") and hasattr(input_spikes, "sample_lengths"):
         input_spikes, sample_lengths = input_spikes.spikes, input_spikes.sample_lengths
@@ -40,10 +44,16 @@ def check_inputs(spec: NetworkSpec, input_spikes: Any, sample_lengths: Any) -> t
                         value=f"{x.shape[2]} channels", allowed=f"{spec.n_input} (spec.n_input)",
                         hint="build the spec with load_spec(..., n_input=<encoder channels>)")
     if x.dtype != bool:
-        if x.size and not np.isin(x, (0, 1)).all():
-            raise DataError("input spikes must be boolean (or 0/1)", parameter="input_spikes",
-                            value=f"dtype {x.dtype}", allowed="bool or values in {0, 1}")
-        x = x.astype(bool)
+        binary = not x.size or bool(np.isin(x, (0, 1)).all())
+        if binary:
+            x = x.astype(bool)
+        elif np.issubdtype(x.dtype, np.integer):
+            x = x.astype(np.int64)
+        else:
+            raise DataError("input must be boolean spikes or integer payloads (graded input)",
+                            parameter="input_spikes", value=f"dtype {x.dtype}",
+                            allowed="bool, values in {0, 1}, or an integer dtype",
+                            hint="quantize a continuous drive to integer payload levels first")
     n_samples, n_steps = x.shape[:2]
     if sample_lengths is None:
         lengths = np.full(n_samples, n_steps, dtype=np.int64)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Timeline", "batched_timeline", "sequential_timeline", "input_events"]
+__all__ = ["Timeline", "batched_timeline", "sequential_timeline", "input_events", "input_values"]
 
 
 @dataclass(frozen=True)
@@ -108,3 +108,19 @@ def input_events(timeline: Timeline, input_spikes: np.ndarray, lengths: np.ndarr
     steps = np.concatenate(step_parts).astype(np.int64)
     order = np.lexsort((idx, steps))
     return idx[order], steps[order]
+
+
+def input_values(timeline: Timeline, payloads: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Graded input laid out on a timeline: (total_steps, n_lanes * n_input) float64.
+
+    Row g, column ``lane * n_input + c`` holds the payload of channel c of the sample that
+    lane runs at global step g (0 on idle lanes and past a sample's length).
+    """
+    n_input = payloads.shape[2]
+    out = np.zeros((timeline.total_steps, timeline.n_lanes * n_input), dtype=np.float64)
+    for k in range(timeline.n_segments):
+        start = int(timeline.seg_start[k])
+        for lane, b in enumerate(timeline.lane_sample[k]):
+            if b >= 0:
+                out[start:start + lengths[b], lane * n_input:(lane + 1) * n_input] = payloads[b, :lengths[b]]
+    return out

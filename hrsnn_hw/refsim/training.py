@@ -23,7 +23,11 @@ STDP_ORDER = ("per step, synapses slot: pre pathway (a_in_post += w; w = clip(w 
               "exactly between events; weight change before trace jump")
 
 def weight_stats(w: np.ndarray, w_max: float, initial: np.ndarray | None = None) -> dict[str, float]:
-    """Summary of one projection's weights (volts)."""
+    """Summary of one projection's weights (volts).
+
+    ``frac_zero`` and ``frac_w_max`` are the fractions at each bound; with ``initial``,
+    ``mean_abs_change`` (volts) and ``rel_change`` = mean |w - w0| / mean |w0|.
+    """
     w = np.asarray(w, dtype=np.float64)
     if w.size == 0:
         return {"n": 0}
@@ -31,7 +35,12 @@ def weight_stats(w: np.ndarray, w_max: float, initial: np.ndarray | None = None)
            "max": float(w.max()), "frac_zero": float(np.mean(w <= 0.0)),
            "frac_w_max": float(np.mean(w >= w_max))}
     if initial is not None:
-        out["mean_abs_change"] = float(np.mean(np.abs(w - initial)))
+        change = np.abs(w - np.asarray(initial, dtype=np.float64))
+        out["mean_abs_change"] = float(np.mean(change))
+        # mean |dw| / mean |w0|: how much one stage of training moved the weights, relative to
+        # their size (tens of percent is learning; above 1 the bounds decide, not the rule)
+        scale = float(np.mean(np.abs(initial)))
+        out["rel_change"] = float(np.mean(change)) / scale if scale > 0 else float("nan")
     return out
 
 

@@ -26,7 +26,9 @@ TOP_KEYS = {"format", "version", "name", "description", "seed", "dt", "n_input",
             "projections", "stdp", "design"}
 POP_KEYS = {"n", "excitatory", *NEURON_FIELDS}
 PROJ_KEYS = {"p", "weight", "autapses", "synapses", "weight_scale"}
-STDP_KEYS = {*STDP_FIELDS, "w_max", "granularity"}
+STDP_KEYS = {*STDP_FIELDS, "w_max", "granularity", "balance"}
+#: How heterogeneous STDP draws its learning rates (see :func:`build_spec`).
+STDP_BALANCE = ("integral", "independent")
 NEURON_DEFAULTS = {"refractory": 0.0, "bias": 0.0}
 
 
@@ -180,6 +182,12 @@ def build_spec(design: Mapping[str, Any], *, n_input: int | None = None, seed: i
         if granularity not in ("synapse", "post"):
             raise SpecError("unknown STDP granularity", parameter=f"{path}.granularity", value=granularity,
                             allowed="'synapse' or 'post'")
+        balance = rtab.get("balance", "integral")
+        if balance not in STDP_BALANCE:
+            raise SpecError("unknown STDP balance rule", parameter=f"{path}.balance", value=balance,
+                            allowed=f"one of {list(STDP_BALANCE)}",
+                            hint="'integral': eta * tau per synapse equal to the homogeneous one; "
+                                 "'independent': eta and tau drawn independently")
         values = {}
         for fname in STDP_FIELDS:
             raw = _require(rtab, fname, path)
@@ -188,6 +196,14 @@ def build_spec(design: Mapping[str, Any], *, n_input: int | None = None, seed: i
                 values[fname] = per_post[proj.post_index]
             else:
                 values[fname] = sample(raw, proj.n_synapses, spec_seed, f"{path}.{fname}")
+        if balance == "integral":
+            # Heterogeneity changes the window's shape, not its balance: each synapse keeps the
+            # homogeneous LTP and LTD integrals, eta_ij * tau_ij = eta_hom * tau_hom (explicit
+            # per-synapse learning rates, e.g. a materialised spec, are kept as written).
+            for eta, tau in (("eta_plus", "tau_plus"), ("eta_minus", "tau_minus")):
+                if not isinstance(rtab[eta], (list, tuple)):
+                    integral = mean_of(rtab[eta], f"{path}.{eta}") * mean_of(rtab[tau], f"{path}.{tau}")
+                    values[eta] = integral / values[tau]
         w_max = _float_field(_require(rtab, "w_max", path), f"{path}.w_max")
         rules.append(StdpRule(projection=pj_name, w_max=w_max, granularity=granularity, **values))
 

@@ -4,24 +4,29 @@ Drive the network with i.i.d. uniform input u(t) (:func:`mc_input`), record one 
 per input frame (e.g. :func:`~hrsnn_hw.tasks.features.frame_states`), then for every delay
 k = 1..K fit a linear readout that reconstructs u(t - k) from state(t) on a training part and
 measure the squared correlation r_k^2 between reconstruction and truth on the held-out part.
-MC = sum_k r_k^2.
+
+The readouts are scikit-learn's RidgeCV (one penalty per delay, by efficient leave-one-out
+cross-validation, which suits targets that are i.i.d. in time) on features standardised with
+a floor (:class:`~hrsnn_hw.tasks.readout.FlooredStandardScaler`). A readout with many features
+finds some correlation in held-out data even where there is no memory, and summed over K = 100
+delays that chance level is not small; it is measured by fitting and scoring the same readouts
+on time-shuffled targets and subtracted delay by delay: MC = sum_k (r_k^2 - chance_k).
 
 Delay 0 (the present input) is not counted, so a pure delay line of N units that holds
-u(t), ..., u(t - N + 1) reaches MC = N - 1 plus the chance level of the delays it cannot
-hold; chance r^2 on held-out data is about 1 / n_test per delay, so keep K well below n_test.
+u(t), ..., u(t - N + 1) reaches MC = N - 1.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
-from scipy.linalg import solve
 
 from ..errors import DataError
 from ..records import SpikeRecord
 from .features import frame_states
+from .readout import DEFAULT_ALPHAS, RidgeReadout
 
 __all__ = ["mc_input", "MemoryCapacityResult", "memory_capacity", "memory_capacity_from_record"]
 
@@ -50,33 +55,48 @@ class MemoryCapacityResult:
     Attributes
     ----------
     mc : float
-        Memory capacity, the sum of ``per_delay``.
+        Chance-corrected memory capacity: ``mc_raw - mc_chance`` (the sum of ``per_delay``).
     per_delay : ndarray of float64, shape (max_delay,)
-        Held-out squared correlation r_k^2 for k = 1..max_delay (entry k - 1).
+        Chance-corrected held-out r_k^2 for k = 1..max_delay (entry k - 1); may dip below 0
+        where a delay is not remembered (left unclipped so that the sum stays unbiased).
+    mc_raw, per_delay_raw
+        The held-out squared correlations before the correction.
+    mc_chance, per_delay_chance
+        The same readouts fitted and scored on time-shuffled targets (no memory can explain
+        them): what a network without memory scores with this many features and frames.
     max_delay : int
     washout : int
         Frames dropped at the start (network start-up).
     n_train, n_test : int
         Frames used to fit and to score the readouts.
-    alpha : float
-        Relative ridge penalty (times the mean eigenvalue of the standardised state Gram matrix).
+    alphas : ndarray of float64, shape (max_delay,)
+        Ridge penalty chosen per delay by efficient leave-one-out CV (RidgeCV).
     n_features : int
+    n_shuffles : int
+        Shuffled-target fits averaged into the chance level (0: no correction).
     """
 
     mc: float
     per_delay: np.ndarray
+    mc_raw: float
+    per_delay_raw: np.ndarray
+    mc_chance: float
+    per_delay_chance: np.ndarray
     max_delay: int
     washout: int
     n_train: int
     n_test: int
-    alpha: float
+    alphas: np.ndarray
     n_features: int
+    n_shuffles: int
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly summary."""
-        return {"mc": self.mc, "per_delay": self.per_delay.tolist(), "max_delay": self.max_delay,
+        return {"mc": self.mc, "mc_raw": self.mc_raw, "mc_chance": self.mc_chance,
+                "per_delay": self.per_delay.tolist(), "per_delay_raw": self.per_delay_raw.tolist(),
+                "per_delay_chance": self.per_delay_chance.tolist(), "max_delay": self.max_delay,
                 "washout": self.washout, "n_train": self.n_train, "n_test": self.n_test,
-                "alpha": self.alpha, "n_features": self.n_features}
+                "alphas": self.alphas.tolist(), "n_features": self.n_features, "n_shuffles": self.n_shuffles}
 
 
 def _int(name: str, value: Any, minimum: int) -> int:
@@ -85,10 +105,25 @@ def _int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
+def _held_out_r2(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, y_test: np.ndarray,
+                 alphas: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Squared correlation per target column of a ridge readout fitted on train, scored on test."""
+    model = RidgeReadout(alphas=alphas, cv="loo").fit(z_train, y_train)
+    pred = model.predict(z_test)
+    pc = pred - pred.mean(axis=0)
+    tc = y_test - y_test.mean(axis=0)
+    num = np.sum(pc * tc, axis=0) ** 2
+    den = np.sum(pc * pc, axis=0) * np.sum(tc * tc, axis=0)
+    # A constant prediction carries no memory: r^2 = 0 rather than 0/0.
+    r2 = np.divide(num, den, out=np.zeros(y_train.shape[1]), where=den > 0)
+    return r2, np.broadcast_to(np.asarray(model.alpha_, dtype=np.float64), (y_train.shape[1],)).copy()
+
+
 def memory_capacity(states: Any, u: Any, max_delay: int = 100, washout: int = 0,
                     train_fraction: float = 0.6, n_train: int | None = None,
-                    alpha: float = 1e-6) -> MemoryCapacityResult:
-    """Memory capacity of a state sequence driven by ``u``.
+                    alphas: Sequence[float] = DEFAULT_ALPHAS, n_shuffles: int = 1,
+                    seed: int = 0) -> MemoryCapacityResult:
+    """Chance-corrected memory capacity of a state sequence driven by ``u``.
 
     Parameters
     ----------
@@ -105,9 +140,14 @@ def memory_capacity(states: Any, u: Any, max_delay: int = 100, washout: int = 0,
         Fraction of the usable rows used for fitting (the first ones), if ``n_train`` is None.
     n_train : int, optional
         Number of fitting rows; the rest is held out.
-    alpha : float
-        Ridge penalty relative to the mean eigenvalue of the standardised Gram matrix
-        (tiny by default: the readouts are nearly least squares, only kept well-posed).
+    alphas : sequence of float
+        Ridge penalties searched per delay (on features standardised with a floor,
+        :class:`~hrsnn_hw.tasks.readout.FlooredStandardScaler`).
+    n_shuffles : int
+        Time-shuffled copies of the targets fitted and scored like the real ones; their mean
+        r_k^2 is the chance level subtracted per delay (0 disables the correction).
+    seed : int
+        Seed of the shuffles.
 
     Returns
     -------
@@ -125,13 +165,8 @@ def memory_capacity(states: Any, u: Any, max_delay: int = 100, washout: int = 0,
         raise DataError("non-finite states or input", parameter="states", value="NaN/inf")
     max_delay = _int("max_delay", max_delay, 1)
     washout = _int("washout", washout, 0)
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        a = float("nan")
-    if not (math.isfinite(a) and a > 0):
-        raise DataError("ridge penalty must be positive", parameter="alpha", value=alpha,
-                        allowed="(0, inf)", hint="1e-6 is nearly least squares")
+    n_shuffles = _int("n_shuffles", n_shuffles, 0)
+    seed = _int("seed", seed, 0)
     start = max(washout, max_delay)
     n_rows = x.shape[0] - start
     if n_train is None:
@@ -148,30 +183,25 @@ def memory_capacity(states: Any, u: Any, max_delay: int = 100, washout: int = 0,
                         allowed=f"> max(washout, max_delay) + 4 = {start + 4} frames",
                         hint="drive the network for longer (several times max_delay)")
     rows = np.arange(start, x.shape[0])
-    # Column k-1 holds u(t - k): all K targets share one Gram matrix, so one solve fits the
-    # K independent readouts.
+    # Column k-1 holds u(t - k): the K readouts share their features and are fitted at once.
     targets = u[rows[:, None] - np.arange(1, max_delay + 1)[None, :]]
     xs = x[rows]
     tr, te = slice(0, n_fit), slice(n_fit, None)
-    mean = xs[tr].mean(axis=0)
-    std = xs[tr].std(axis=0)
-    std = np.where(std > 0, std, 1.0)  # silent units: constant feature, scale 1 (no 0/0)
-    z = (xs - mean) / std
-    ym = targets[tr].mean(axis=0)
-    gram = z[tr].T @ z[tr]
-    ridge = a * max(float(np.trace(gram)) / gram.shape[0], 1e-12)
-    w = solve(gram + ridge * np.eye(gram.shape[0]), z[tr].T @ (targets[tr] - ym), assume_a="pos")
-    pred = z[te] @ w + ym
-    truth = targets[te]
-    pc = pred - pred.mean(axis=0)
-    tc = truth - truth.mean(axis=0)
-    num = np.sum(pc * tc, axis=0) ** 2
-    den = np.sum(pc * pc, axis=0) * np.sum(tc * tc, axis=0)
-    # A constant prediction carries no memory: r^2 = 0 rather than 0/0.
-    r2 = np.divide(num, den, out=np.zeros(max_delay), where=den > 0)
-    return MemoryCapacityResult(mc=float(r2.sum()), per_delay=r2, max_delay=max_delay,
-                                washout=washout, n_train=n_fit, n_test=n_test, alpha=a,
-                                n_features=int(x.shape[1]))
+    r2, chosen = _held_out_r2(xs[tr], targets[tr], xs[te], targets[te], alphas)
+    chance = np.zeros(max_delay)
+    rng = np.random.default_rng([seed, 0x5348])
+    for _ in range(n_shuffles):
+        # Permuting the rows breaks every link between a state and the input it followed,
+        # while keeping the number of features, frames and the targets' distribution.
+        shuffled = targets[rng.permutation(targets.shape[0])]
+        chance += _held_out_r2(xs[tr], shuffled[tr], xs[te], shuffled[te], alphas)[0]
+    if n_shuffles:
+        chance /= n_shuffles
+    corrected = r2 - chance
+    return MemoryCapacityResult(mc=float(corrected.sum()), per_delay=corrected, mc_raw=float(r2.sum()),
+                                per_delay_raw=r2, mc_chance=float(chance.sum()), per_delay_chance=chance,
+                                max_delay=max_delay, washout=washout, n_train=n_fit, n_test=n_test,
+                                alphas=chosen, n_features=int(x.shape[1]), n_shuffles=n_shuffles)
 
 
 def memory_capacity_from_record(record: SpikeRecord, u: Any, steps_per_frame: int,

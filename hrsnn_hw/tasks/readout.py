@@ -1,34 +1,43 @@
-"""Host-side linear readouts fitted on network states, and task evaluation.
+"""Host-side linear readouts fitted on network states, and task evaluation: the one readout module.
 
-The readouts standardise features with training statistics (a silent neuron's constant
-feature gets scale 1 instead of a division by zero) and choose their regularisation by
-cross-validation on the training data only. Folds are fixed (no shuffling), so a fit is
-deterministic:
+Every readout is a scikit-learn estimator behind a :class:`FlooredStandardScaler` (features
+standardised with training statistics, with a floor on the spread) with its regularisation
+chosen by cross-validation on the training data only. Folds are fixed (no shuffling), so a
+fit is deterministic:
 
-- :class:`RidgeReadout` (regression) uses contiguous blocks, as is right for time series
-  whose neighbouring frames are correlated;
-- :class:`RidgeClassifierReadout` uses interleaved folds (sample i in fold i mod k), so
-  class-sorted training sets still put every class in every fold;
-- :class:`LogisticReadout` uses unshuffled stratified folds.
+- :class:`RidgeReadout` (regression): :class:`sklearn.linear_model.RidgeCV` over contiguous
+  blocks (:class:`~sklearn.model_selection.KFold` without shuffling), as is right for time
+  series whose neighbouring frames are correlated; or, with ``cv="loo"``, RidgeCV's efficient
+  leave-one-out (generalised cross-validation) with one penalty per target, used by the
+  memory-capacity readouts whose targets are i.i.d. in time;
+- :class:`RidgeClassifierReadout`: :class:`sklearn.linear_model.RidgeClassifierCV` over
+  interleaved folds (sample i in fold i mod k), so class-sorted training sets still put every
+  class in every fold;
+- :class:`LogisticReadout`: :class:`sklearn.linear_model.LogisticRegressionCV` over unshuffled
+  stratified folds.
 """
 from __future__ import annotations
 
 import warnings
-from typing import Any, Literal, Sequence
+from typing import Any, Sequence
 
 import numpy as np
+from sklearn.preprocessing import StandardScaler
 
 from ..errors import DataError
 from .metrics import accuracy as _accuracy
 from .metrics import nrmse as _nrmse
 
-__all__ = ["RidgeReadout", "RidgeClassifierReadout", "LogisticReadout",
-           "evaluate_classification", "evaluate_prediction", "DEFAULT_ALPHAS", "DEFAULT_CS"]
+__all__ = ["RidgeReadout", "RidgeClassifierReadout", "LogisticReadout", "FlooredStandardScaler",
+           "evaluate_classification", "evaluate_prediction", "DEFAULT_ALPHAS", "DEFAULT_CS",
+           "SCALE_FLOOR"]
 
 #: Ridge penalties searched (features are standardised, so these are on a fixed scale).
 DEFAULT_ALPHAS: tuple[float, ...] = tuple(float(a) for a in np.logspace(-3, 5, 17))
 #: Inverse L2 penalties searched by the logistic readout.
 DEFAULT_CS: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0)
+#: Floor of a feature's spread, relative to the median spread of the non-constant features.
+SCALE_FLOOR = 1e-2
 
 
 def _features(name: str, x: Any, n_rows: int | None = None) -> np.ndarray:
@@ -55,6 +64,15 @@ def _check_alphas(alphas: Sequence[float], name: str = "alphas") -> np.ndarray:
     return np.sort(a)
 
 
+def _check_cv(cv: Any, allow_loo: bool = False) -> int | str:
+    if allow_loo and cv == "loo":
+        return "loo"
+    if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 1:
+        raise DataError("number of CV folds must be a positive integer", parameter="cv", value=cv,
+                        allowed=">= 1 (1 = no CV)" + (" or 'loo'" if allow_loo else ""))
+    return int(cv)
+
+
 def _fitted_features(readout: Any, fitted: str, x: Any) -> np.ndarray:
     """``x`` checked against a fitted readout and standardised with its training statistics."""
     if not hasattr(readout, fitted):
@@ -68,88 +86,93 @@ def _fitted_features(readout: Any, fitted: str, x: Any) -> np.ndarray:
     return readout.scaler_.transform(x)
 
 
-class _Standardiser:
-    def fit(self, x: np.ndarray) -> "_Standardiser":
-        self.mean_ = x.mean(axis=0)
-        std = x.std(axis=0)
-        # A feature (nearly) constant on the training data carries nothing a readout can learn;
-        # dividing by its tiny spread would blow its test values up (a neuron that fired once in
-        # training, often at test time), so spreads below 1 % of the typical one count as that.
+class FlooredStandardScaler(StandardScaler):
+    """:class:`~sklearn.preprocessing.StandardScaler` whose per-feature scale has a floor.
+
+    A feature (nearly) constant on the training data carries nothing a readout can learn, and
+    dividing by its tiny spread blows its held-out values up (a neuron that fired once in
+    training; a filtered trace that barely moves gave |z| ~ 1e23). Spreads below ``floor``
+    times the median spread of the non-constant features are raised to that value; a network
+    whose every feature is constant keeps scale 1. scikit-learn's scalers have no such floor,
+    hence this subclass (the only hand-written part of the scaling).
+
+    Parameters
+    ----------
+    floor : float
+        Relative floor (default :data:`SCALE_FLOOR`).
+    """
+
+    def __init__(self, *, floor: float = SCALE_FLOOR, copy: bool = True) -> None:
+        super().__init__(copy=copy)
+        self.floor = floor
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "FlooredStandardScaler":
+        super().fit(X, y, sample_weight)
+        std = np.sqrt(self.var_)
         positive = std[std > 0]
-        floor = 1e-2 * float(np.median(positive)) if positive.size else 0.0
-        self.scale_ = np.where(std > floor, std, np.maximum(floor, 1.0) if floor == 0 else floor)
+        floor = float(self.floor) * float(np.median(positive)) if positive.size else 1.0
+        self.scale_ = np.where(std > floor, std, floor)
         return self
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.mean_) / self.scale_
+
+def _contiguous_folds(n: int, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    idx = np.arange(n)
+    return [(np.setdiff1d(idx, block), block) for block in np.array_split(idx, k)]
 
 
-def _ridge_path(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
-    """SVD of centred x, from which the ridge weights of every alpha are cheap."""
-    xm = x.mean(axis=0)
-    ym = y.mean(axis=0)
-    u, s, vt = np.linalg.svd(x - xm, full_matrices=False)
-    uty = u.T @ (y - ym)
-    return xm, ym, s, vt, uty
-
-
-def _ridge_weights(path: tuple[np.ndarray, ...], alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    xm, ym, s, vt, uty = path
-    w = vt.T @ ((s / (s * s + alpha))[:, None] * uty)
-    return w, ym - xm @ w
-
-
-def _cv_alpha(x: np.ndarray, y: np.ndarray, alphas: np.ndarray, n_folds: int,
-              folds: Literal["contiguous", "interleaved"]) -> tuple[float, np.ndarray]:
-    n = x.shape[0]
-    k = min(n_folds, n)
-    if k < 2 or alphas.size == 1:
-        return float(alphas[-1] if alphas.size > 1 else alphas[0]), np.full(alphas.size, np.nan)
-    if folds == "contiguous":
-        fold_of = np.repeat(np.arange(k), [len(c) for c in np.array_split(np.arange(n), k)])
-    else:
-        fold_of = np.arange(n) % k
-    errors = np.zeros(alphas.size)
-    for f in range(k):
-        test = fold_of == f
-        path = _ridge_path(x[~test], y[~test])
-        for i, a in enumerate(alphas):
-            w, b = _ridge_weights(path, a)
-            errors[i] += np.sum((x[test] @ w + b - y[test]) ** 2)
-    errors /= n
-    # Ties go to the strongest penalty (alphas sorted ascending): prefer the simpler model.
-    best = int(np.flatnonzero(errors <= errors.min() * (1 + 1e-12))[-1])
-    return float(alphas[best]), errors
+def _interleaved_folds(n: int, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    fold = np.arange(n) % k
+    return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)]
 
 
 class RidgeReadout:
-    """Ridge regression readout with the penalty chosen by contiguous k-fold CV on train.
+    """Ridge regression readout (:class:`sklearn.linear_model.RidgeCV`) on floored standardised features.
 
     Parameters
     ----------
     alphas : sequence of float
         Penalties searched (on standardised features).
-    cv : int
-        Number of contiguous folds (>= 2); 1 disables CV and uses the largest alpha.
+    cv : int or "loo"
+        Number of contiguous folds (>= 2); 1 disables CV and uses the largest alpha;
+        ``"loo"``: efficient leave-one-out with one penalty per target (i.i.d. targets only).
+    floor : float
+        Relative floor of the feature scaling (:class:`FlooredStandardScaler`).
 
     Attributes
     ----------
-    alpha_ : float
-        The chosen penalty.
-    cv_errors_ : ndarray
-        Mean squared CV error per alpha.
+    alpha_ : float or ndarray
+        The chosen penalty (one per target with ``cv="loo"`` and several targets).
     coef_ : ndarray, shape (n_features, n_outputs)
+        Weights on the standardised features.
     intercept_ : ndarray, shape (n_outputs,)
     """
 
-    _folds: Literal["contiguous", "interleaved"] = "contiguous"
-
-    def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS, cv: int = 5) -> None:
+    def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS, cv: int | str = 5,
+                 floor: float = SCALE_FLOOR) -> None:
         self.alphas = _check_alphas(alphas)
-        if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 1:
-            raise DataError("number of CV folds must be a positive integer", parameter="cv",
-                            value=cv, allowed=">= 1 (1 = no CV)")
-        self.cv = int(cv)
+        self.cv = _check_cv(cv, allow_loo=True)
+        self.floor = float(floor)
+
+    def _splits(self, n: int) -> Any:
+        return _contiguous_folds(n, min(self.cv, n))
+
+    def _estimator(self, n: int) -> Any:
+        from sklearn.linear_model import Ridge, RidgeCV
+        if self.cv == "loo":
+            return RidgeCV(alphas=self.alphas, alpha_per_target=True)
+        if self.cv < 2 or n < 2 or self.alphas.size == 1:
+            return Ridge(alpha=float(self.alphas[-1]))
+        return RidgeCV(alphas=self.alphas, cv=self._splits(n))
+
+    def _fit_targets(self, x: np.ndarray, y2: np.ndarray) -> None:
+        self.scaler_ = FlooredStandardScaler(floor=self.floor).fit(x)
+        model = self._estimator(x.shape[0]).fit(self.scaler_.transform(x), y2)
+        self.model_ = model
+        alpha = getattr(model, "alpha_", getattr(model, "alpha", None))
+        self.alpha_ = float(alpha) if np.ndim(alpha) == 0 else np.asarray(alpha, dtype=np.float64)
+        self.coef_ = np.atleast_2d(model.coef_).T
+        self.intercept_ = np.atleast_1d(model.intercept_)
+        self.n_features_in_ = x.shape[1]
 
     def fit(self, x: Any, y: Any) -> "RidgeReadout":
         """Fit on training features (n, F) and targets (n,) or (n, C)."""
@@ -160,11 +183,7 @@ class RidgeReadout:
             raise DataError("targets must be finite, shape (n,) or (n, C)", parameter="y",
                             value=y_arr.shape)
         x = _features("x", x, y2.shape[0])
-        self.scaler_ = _Standardiser().fit(x)
-        xs = self.scaler_.transform(x)
-        self.alpha_, self.cv_errors_ = _cv_alpha(xs, y2, self.alphas, self.cv, self._folds)
-        self.coef_, self.intercept_ = _ridge_weights(_ridge_path(xs, y2), self.alpha_)
-        self.n_features_in_ = x.shape[1]
+        self._fit_targets(x, y2)
         return self
 
     def _decision(self, x: Any) -> np.ndarray:
@@ -188,28 +207,44 @@ def _labels(name: str, y: Any, n: int) -> np.ndarray:
 
 
 class RidgeClassifierReadout(RidgeReadout):
-    """One-vs-rest ridge classifier (targets +1/-1), penalty by interleaved k-fold CV.
+    """One-vs-rest ridge classifier (:class:`sklearn.linear_model.RidgeClassifierCV`, targets
+    +1/-1), penalty by interleaved k-fold CV.
 
     ``predict`` returns the class with the largest decision value (ties: the lowest label).
     Classes are those seen in training (``classes_``).
     """
 
-    _folds = "interleaved"
+    def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS, cv: int = 5,
+                 floor: float = SCALE_FLOOR) -> None:
+        super().__init__(alphas=alphas, cv=_check_cv(cv), floor=floor)
+
+    def _estimator(self, n: int) -> Any:
+        from sklearn.linear_model import RidgeClassifier, RidgeClassifierCV
+        if self.cv < 2 or n < 2 or self.alphas.size == 1:
+            return RidgeClassifier(alpha=float(self.alphas[-1]))
+        return RidgeClassifierCV(alphas=self.alphas, cv=_interleaved_folds(n, min(self.cv, n)))
 
     def fit(self, x: Any, y: Any) -> "RidgeClassifierReadout":
         x_arr = np.asarray(x)
         labels = _labels("y", y, x_arr.shape[0] if x_arr.ndim else -1)
+        x = _features("x", x, labels.shape[0])
         self.classes_ = np.unique(labels)
-        targets = np.where(labels[:, None] == self.classes_[None, :], 1.0, -1.0)
-        super().fit(x, targets)
+        if self.classes_.size < 2:
+            raise DataError("a classifier needs at least 2 classes in training", parameter="y",
+                            value=self.classes_.tolist(), allowed=">= 2 distinct labels")
+        self._y_1d = False
+        self._fit_targets(x, labels)
         return self
 
     def decision_function(self, x: Any) -> np.ndarray:
-        """Decision values, shape (n, n_classes)."""
+        """Decision values, shape (n, n_classes) (one column for two classes)."""
         return self._decision(x)
 
     def predict(self, x: Any) -> np.ndarray:
-        return self.classes_[np.argmax(self._decision(x), axis=1)]
+        d = self._decision(x)
+        if d.shape[1] == 1:  # scikit-learn's binary form: one decision value, positive class 1
+            return self.classes_[(d[:, 0] > 0).astype(np.int64)]
+        return self.classes_[np.argmax(d, axis=1)]
 
 
 class LogisticReadout:
@@ -224,6 +259,8 @@ class LogisticReadout:
         (C = 1) when that is below 2.
     max_iter : int
         lbfgs iterations.
+    floor : float
+        Relative floor of the feature scaling (:class:`FlooredStandardScaler`).
 
     Attributes
     ----------
@@ -233,13 +270,12 @@ class LogisticReadout:
         False when some lbfgs fit stopped at ``max_iter`` (its ConvergenceWarning is not shown).
     """
 
-    def __init__(self, Cs: Sequence[float] = DEFAULT_CS, cv: int = 5, max_iter: int = 2000) -> None:
+    def __init__(self, Cs: Sequence[float] = DEFAULT_CS, cv: int = 5, max_iter: int = 2000,
+                 floor: float = SCALE_FLOOR) -> None:
         self.Cs = _check_alphas(Cs, "Cs")
-        if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 1:
-            raise DataError("number of CV folds must be a positive integer", parameter="cv",
-                            value=cv, allowed=">= 1 (1 = no CV)")
-        self.cv = int(cv)
+        self.cv = _check_cv(cv)
         self.max_iter = int(max_iter)
+        self.floor = float(floor)
 
     def fit(self, x: Any, y: Any) -> "LogisticReadout":
         from sklearn.exceptions import ConvergenceWarning
@@ -253,7 +289,7 @@ class LogisticReadout:
         if self.classes_.size < 2:
             raise DataError("a classifier needs at least 2 classes in training", parameter="y",
                             value=self.classes_.tolist(), allowed=">= 2 distinct labels")
-        self.scaler_ = _Standardiser().fit(x)
+        self.scaler_ = FlooredStandardScaler(floor=self.floor).fit(x)
         xs = self.scaler_.transform(x)
         k = min(self.cv, int(np.bincount(labels)[self.classes_].min()))
         with warnings.catch_warnings():
