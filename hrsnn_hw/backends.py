@@ -10,7 +10,7 @@ name          network             fidelity  runs on
 ============  ==================  ========  ==========================================================
 brian2        NetworkSpec /       float     the Brian2 reference (``hrsnn_hw.refsim``, the only
               TrainedNetwork                importer of Brian2)
-golden        QuantizedNetwork    fixed     the NumPy golden model: the executable definition of
+golden        QuantizedNetwork    fixed     the compiled golden model: the executable definition of
                                             the fixed-point arithmetic
 golden-float  QuantizedNetwork    float     the golden model's float twin (same constants, exact
                                             real arithmetic, no wrap or clip)
@@ -208,7 +208,7 @@ def _run_brian2(network, input_spikes, sample_lengths, *, record_states: bool, t
 
 
 @register_backend("golden", network="quantized", fidelity="fixed", options=("batch_size", "count_active"),
-                  description="NumPy golden model, bit-accurate fixed point, event-driven (hrsnn_hw.golden)")
+                  description="compiled (numba) golden model, bit-accurate fixed point, event-driven (hrsnn_hw.golden)")
 def _run_golden(network, input_spikes, sample_lengths, *, record_states: bool, batch_size: int | None = None,
                 count_active: bool = False) -> SpikeRecord:
     from .golden import simulate as golden_simulate

@@ -1,8 +1,9 @@
-"""The golden model: the executable definition of the fixed-point arithmetic (numpy only).
+"""The golden model: the executable definition of the fixed-point arithmetic (numpy + numba).
 
 ``simulate(qnet, input_spikes, sample_lengths)`` runs Lava's bit-accurate LIF/Dense rules
 (extended with per-neuron parameters and a refractory counter) on a batch of samples, event
-by event (:mod:`.synapses`); ``simulate_float`` is its float twin; :mod:`.compare` holds the
+by event, as one numba-compiled loop per sample (:mod:`.kernel` holds every compiled rule,
+:mod:`.synapses` the CSR it reads); ``simulate_float`` is its float twin; :mod:`.compare` holds the
 exact and rounding-bounded comparisons of the equivalence ladder; :mod:`.testing` builds
 random fixed-point networks. The number format comes from the network itself
 (:attr:`hrsnn_hw.fixedpoint.QuantizedNetwork.number_format`).

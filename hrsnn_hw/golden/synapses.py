@@ -7,16 +7,15 @@ For each synapse group (projections merged where that changes nothing, see
     a_g  = acc << weight_exp           (>> -weight_exp: an arithmetic shift, flooring)
     a_in = sum_g a_g                   delivered one step after the spikes
 
-and, where it can matter, Lava's 32-bit containers: Dense sends ``a_g`` through an int32
-port and the neuron adds its ports in int32 (``a_in`` wraps modulo 2**32); with graded
-spikes Dense accumulates ``W @ s`` in int32 itself (``acc`` wraps before the shift). The
-bounds that decide whether a wrap is possible are computed once per network, so the usual
-case pays nothing for them.
+and Lava's 32-bit containers: Dense sends ``a_g`` through an int32 port and the neuron adds
+its ports in int32 (``a_in`` wraps modulo 2**32, a no-op unless it can leave int32); with
+graded spikes Dense accumulates ``W @ s`` in int32 itself (``acc`` wraps before the shift).
 
-Work: the event path reads only the synapses of the sources that spiked (``O(spikes x
-fan-out)``, CSR by presynaptic source); the dense path multiplies a block of the weight
-matrix (``O(samples x rows x cols)``, BLAS). :class:`SynapseSet` picks the cheaper one
-per step from the measured costs below.
+Work is ``O(spikes x fan-out)``: a :class:`SynapseSet` holds one CSR by presynaptic source
+over every group (targets flattened over "parts", the sums that must be finished apart), and
+the compiled :func:`~.kernel.scatter` adds the synapses of one source's event;
+:func:`~.kernel.finish_inputs` turns the part sums into each neuron's ``a_in``. The golden
+simulator's compiled time loop and :meth:`SynapseSet.accumulate` both run these two functions.
 """
 from __future__ import annotations
 
@@ -27,30 +26,10 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse
 
+from ..errors import QuantizationError
+from .kernel import accumulate_rows, accumulate_rows_float
+
 _INT32 = 1 << 31
-# Float sums of integers are exact while every partial sum stays below the significand.
-_FLOAT32_EXACT = 1 << 24
-_FLOAT64_EXACT = 1 << 53
-# Dense blocks are kept only below this size (entries of one group's support block):
-# beyond it the event path is always cheaper and a dense copy would cost O(N^2) memory.
-DENSE_BLOCK_MAX = 1 << 23
-# Measured on the 2-core development machine under load (benchmarks/bench_scaling.py prints the
-# crossover it sees, "kernel_paths"): a single-thread float32 GEMM costs ~0.1 ns per entry of the
-# block and sample, the event path ~10-13 ns per delivered synaptic event plus ~20 us of numpy
-# calls per step. The dense product is used when it is estimated cheaper:
-#     samples x rows x cols x DENSE_NS_PER_MAC  <  events x EVENT_NS + EVENT_OVERHEAD_NS
-# (hrsnn scaled, 16 samples x 200 steps: N = 200 events 0.19 s / dense 0.18 s -- a tie; N = 1,000
-# events 0.57 s / dense 1.63 s; the choice above picked 0.19 s and 0.55 s).
-DENSE_NS_PER_MAC = 0.1
-EVENT_NS = 10.0
-EVENT_OVERHEAD_NS = 20_000.0
-# one sample: summing the dense rows of the spiking sources costs ~0.5 ns per entry summed
-ROW_NS_PER_ENTRY = 0.5
-
-
-def wrap32(x: np.ndarray) -> np.ndarray:
-    """Two's-complement wrap of int64 values into int32's range (what Lava's int32 ports do)."""
-    return ((x + _INT32) & 0xFFFFFFFF) - _INT32
 
 
 def shift(acc: np.ndarray, weight_exp: int) -> np.ndarray:
@@ -141,14 +120,19 @@ class SynapseGroup:
 def _group(source: str, names: list[str], shape: tuple[int, int], post: np.ndarray, pre: np.ndarray,
            w: np.ndarray, key: tuple) -> SynapseGroup:
     n_post, n_pre = shape
-    order = np.lexsort((post, pre))
+    # CSR by source, targets ascending: a projection's synapses already are (one check, O(synapses));
+    # only merged groups need a sort
+    order_key = pre.astype(np.int64) * max(n_post, 1) + post
+    if order_key.size > 1 and bool((order_key[1:] < order_key[:-1]).any()):
+        order = np.argsort(order_key, kind="stable")
+        post, w = post[order], w[order]
+    post, w = np.ascontiguousarray(post), np.ascontiguousarray(w)
     ptr = np.zeros(n_pre + 1, np.int64)
     np.cumsum(np.bincount(pre, minlength=n_pre), out=ptr[1:])
     for arr in (ptr, post, w):
         arr.setflags(write=False)
     return SynapseGroup(source=source, names=tuple(names), n_post=n_post, n_pre=n_pre, pre_ptr=ptr,
-                        post_index=np.ascontiguousarray(post[order]), weight=np.ascontiguousarray(w[order]),
-                        weight_exp=key[1], num_weight_bits=key[2], sign_mode=key[3])
+                        post_index=post, weight=w, weight_exp=key[1], num_weight_bits=key[2], sign_mode=key[3])
 
 
 def group_projections(projections: Sequence, merge: bool = True) -> tuple[SynapseGroup, ...]:
@@ -188,63 +172,29 @@ def group_projections(projections: Sequence, merge: bool = True) -> tuple[Synaps
                  for e in pending)
 
 
-# ----------------------------------------------------------------------------- operators
+def events(s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR of the nonzero entries of ``s`` (rows, sources): ``(row_ptr, sources, payloads)``, int64."""
+    s = np.asarray(s)
+    row, src = np.nonzero(s)
+    ptr = np.zeros(s.shape[0] + 1, np.int64)
+    np.cumsum(np.bincount(row, minlength=s.shape[0]), out=ptr[1:])
+    return ptr, src.astype(np.int64), s[row, src].astype(np.int64)
 
-def _as_slice(idx: np.ndarray):
-    """``slice`` for a contiguous ascending index array, else the array itself."""
-    if len(idx) and idx[-1] - idx[0] + 1 == len(idx):
-        return slice(int(idx[0]), int(idx[-1]) + 1)
-    return idx
 
-
-class _Part:
-    """Groups whose contributions add before any rounding, with how to finish their sum.
-
-    ``scale`` multiplies each synapse's weight (``2**weight_exp`` folded in for exponents >= 0,
-    times the caller's output scale); ``floor_exp`` (< 0) shifts the summed input right, flooring,
-    before ``out_scale``; ``wrap`` wraps the sum to int32 first (Lava's graded accumulator).
-    """
-
-    def __init__(self, groups: Sequence[SynapseGroup], scales: Sequence[float], payloads: Sequence[int],
-                 offsets: Sequence[int], floor_exp: int | None, wrap: bool, out_scale: float, bound: int) -> None:
-        self.groups = tuple(groups)
-        self.floor_exp = floor_exp
-        self.wrap = wrap
-        self.out_scale = out_scale
-        self.bound = bound  # bound on |sum| before finishing (for the exactness of float sums)
-        self.w = np.concatenate([g.weight * sc for g, sc in zip(groups, scales)]).astype(np.float64)
-        # |w| times the largest payload its source sends (bounds on the input of a step)
-        self.w_bound = np.concatenate([np.abs(g.weight * sc) * pm for g, sc, pm in zip(groups, scales, payloads)])
-        self.pre = np.concatenate([g.pre_index + off for g, off in zip(groups, offsets)])
-        self.post = np.concatenate([g.post_index for g in groups])
-
-    def finish(self, acc: np.ndarray) -> np.ndarray:
-        if self.floor_exp is None:
-            return acc
-        if self.wrap:
-            acc = wrap32(acc if acc.dtype.kind == "i" else np.rint(acc).astype(np.int64)).astype(np.float64)
-        out = np.floor(acc * 2.0 ** self.floor_exp) if self.floor_exp < 0 else acc * 2.0 ** self.floor_exp
-        if self.out_scale != 1.0:
-            out *= self.out_scale
-        return out
-
+# ----------------------------------------------------------------------------- the operator
 
 class SynapseSet:
-    """All synapse groups from one source, applied together to batches of spikes.
+    """All synapse groups from one source (or several side by side), as arrays for the compiled loop.
 
-    ``add_into(a, s)`` adds ``out_scale * sum_g shift_g(W_g @ s)`` for ``s`` of shape
-    (L, n_pre) -- bool spikes or integer payloads -- into the float64 array ``a`` (L, n_post),
-    exactly (every value is an integer far below 2**53). Groups with ``weight_exp >= 0`` are
-    folded into one weight matrix (a left shift distributes over the sum); each group with a
-    negative exponent (flooring) or an int32-wrapping accumulator is finished on its own.
+    Groups are split into *parts*, sums that are finished separately (:func:`~.kernel.finish_inputs`):
+    the groups with ``weight_exp >= 0`` whose accumulator cannot wrap are folded into one part
+    (their weights pre-shifted: a left shift distributes over the sum); each group with a
+    negative exponent (flooring does not distribute) or an int32-wrapping graded accumulator is a
+    part of its own. The float twin has one part (weights times ``2**weight_exp``, no floor or wrap).
 
-    Paths, chosen per call by the measured costs at the top of this module:
-
-    * events: one gather over the CSR (by source) of every part, one ``bincount`` into
-      (L, parts, n_post) -- ``O(spikes x fan-out)``;
-    * dense: a GEMM per part on its support block (float32 while its sums stay exact);
-    * rows (one sample): the rows of the spiking sources of one dense (n_pre, parts x n_post)
-      matrix, summed.
+    Attributes (all read by the compiled loop): ``ptr`` (n_pre + 1,) int64 and ``target``
+    (synapses,) int32 -- CSR by source, targets flattened as ``part * n_post + post`` --;
+    ``weight`` (synapses,) int32 (float64 for the twin); ``part_exp`` (parts,) int64.
 
     Parameters
     ----------
@@ -260,16 +210,13 @@ class SynapseSet:
         before the shift).
     pre_offset : int or sequence of int
         Column of ``s`` where each group's source starts.
-    out_scale : float
-        Power of two applied to the result (``2**u_shift``: the golden simulator folds the
-        alignment shift of ``a_in`` into the weights).
     twin : bool
         Float twin: ``W @ s * 2**weight_exp`` with no flooring and no wrap.
     """
 
     def __init__(self, groups: Sequence[SynapseGroup], n_post: int, n_pre: int, *,
                  payload_max: int | Sequence[int] = 1, graded: bool | Sequence[bool] = False,
-                 out_scale: float = 1.0, twin: bool = False, pre_offset: int | Sequence[int] = 0) -> None:
+                 twin: bool = False, pre_offset: int | Sequence[int] = 0) -> None:
         self.groups = tuple(groups)
         k = len(self.groups)
         per_group = (lambda v: list(v) if isinstance(v, (list, tuple)) else [v] * k)
@@ -277,170 +224,83 @@ class SynapseSet:
         graded_g = [bool(gr) for gr in per_group(graded)]
         offsets = [int(o) for o in per_group(pre_offset)]
         self.n_post, self.n_pre = int(n_post), int(n_pre)
-        self.graded, self.twin = any(graded_g), bool(twin)
-        self.out_scale = float(out_scale)
+        self.twin = bool(twin)
         acc_bound = [g.row_abs_max * pm for g, pm in zip(self.groups, payloads)]
         acc_wraps = [gr and not twin and b >= _INT32 for gr, b in zip(graded_g, acc_bound)]
-        # bound on |sum_g shift_g(acc_g)| before out_scale: decides whether a_in can wrap in int32
-        self.out_bound = sum(shift(min(b, _INT32) if w else b, g.weight_exp) if g.weight_exp > 0 else
-                             b >> -g.weight_exp for g, b, w in zip(self.groups, acc_bound, acc_wraps))
-        linear = [k for k, g in enumerate(self.groups) if twin or (g.weight_exp >= 0 and not acc_wraps[k])]
-        parts = []
+        w_max = [int(np.abs(g.weight).max(initial=0)) for g in self.groups]
+        linear = [i for i, g in enumerate(self.groups)
+                  if twin or (g.weight_exp >= 0 and not acc_wraps[i] and w_max[i] << g.weight_exp < _INT32)]
+        parts: list[tuple[list[int], int, bool]] = []  # (group indices, exponent, wrap)
         if linear:
-            scales = [2.0 ** self.groups[k].weight_exp * self.out_scale for k in linear]
-            bound = int(sum(acc_bound[k] * 2 ** max(self.groups[k].weight_exp, 0) for k in linear)
-                        * self.out_scale)
-            parts.append(_Part([self.groups[k] for k in linear], scales, [payloads[k] for k in linear],
-                               [offsets[k] for k in linear], None, False, 1.0, bound))
-        for k, g in enumerate(self.groups):
-            if k not in linear:
-                parts.append(_Part([g], [1.0], [payloads[k]], [offsets[k]], g.weight_exp, acc_wraps[k],
-                                   self.out_scale, acc_bound[k]))
-        self.parts = tuple(parts)
-        n_parts = len(parts)
-        # float64 sums are exact below 2**53 (the twin is float by definition: always float64)
-        self.exact_f64 = twin or all(pt.bound < _FLOAT64_EXACT for pt in parts)
-        # concatenated CSR by source, targets flattened over (part, post)
-        if parts:
-            pre = np.concatenate([pt.pre for pt in parts])
-            target = np.concatenate([pt.post + k * self.n_post for k, pt in enumerate(parts)])
-            w = np.concatenate([pt.w for pt in parts])
-            order = np.argsort(pre, kind="stable")
-            self.ptr = np.zeros(self.n_pre + 1, np.int64)
-            np.cumsum(np.bincount(pre, minlength=self.n_pre), out=self.ptr[1:])
-            self.target, self.w = target[order], w[order]
-            self.w_int = np.rint(self.w).astype(np.int64) if not self.exact_f64 else None
-        else:
-            self.ptr = np.zeros(self.n_pre + 1, np.int64)
-            self.target, self.w, self.w_int = np.zeros(0, np.int64), np.zeros(0), None
-        self.fan_out = np.diff(self.ptr)
-        self.mean_fan_out = float(self.fan_out.mean()) if self.n_pre else 0.0
-        self.rows_per_part = [np.unique(pt.post) for pt in parts]
-        self.cols_per_part = [np.unique(pt.pre) for pt in parts]
-        self.block_entries = sum(len(r) * len(c) for r, c in zip(self.rows_per_part, self.cols_per_part))
-        self.dense_ok = self.exact_f64 and all(len(r) * len(c) <= DENSE_BLOCK_MAX
-                                               for r, c in zip(self.rows_per_part, self.cols_per_part))
-        self.rows_ok = self.exact_f64 and self.n_pre * n_parts * self.n_post <= DENSE_BLOCK_MAX
-        self._dense: list | None = None
-        self._rows: np.ndarray | None = None
+            parts.append((linear, 0, False))
+        parts += [([i], g.weight_exp, acc_wraps[i]) for i, g in enumerate(self.groups) if i not in linear]
+        pre, target, w = [], [], []
+        for p_idx, (members, _, _) in enumerate(parts):
+            for i in members:
+                g = self.groups[i]
+                pre.append(g.pre_index + offsets[i])
+                target.append(g.post_index + p_idx * self.n_post)
+                if twin:
+                    w.append(g.weight * 2.0 ** g.weight_exp)
+                else:  # the folded part (exponent 0) carries each group's shift in its weights
+                    w.append(g.weight << g.weight_exp if members is linear else g.weight)
+        for members, e, wraps in parts:
+            # the compiled loop sums in int32 (kernel.finish_inputs): exact for a part that floors only
+            # if its sums cannot leave int32, or if Lava's own int32 accumulator wraps them
+            bound = sum(acc_bound[i] for i in members)
+            if e < 0 and not wraps and bound >= _INT32:
+                raise QuantizationError("a projection's summed input can leave int32 before its floor shift",
+                                        parameter=f"projections.{self.groups[members[0]].names[0]}",
+                                        value=bound, allowed=f"max_i sum_j |w_ij| * payload < {_INT32}",
+                                        hint="reduce the fan-in or the weights, or raise weight_exp to >= 0")
+        if max(len(parts), 1) * self.n_post >= _INT32:
+            raise QuantizationError("network too large for the golden model's int32 synapse targets",
+                                    parameter="n_neurons", value=self.n_post,
+                                    allowed=f"< {_INT32 // max(len(parts), 1)} with {len(parts)} synapse parts",
+                                    hint="split the network")
+        pre_all = np.concatenate(pre) if pre else np.zeros(0, np.int64)
+        order = np.argsort(pre_all, kind="stable")
+        self.ptr = np.zeros(self.n_pre + 1, np.int64)
+        np.cumsum(np.bincount(pre_all, minlength=self.n_pre), out=self.ptr[1:])
+        # the narrowest of two widths each (one compiled loop per combination): the CSR is read once per
+        # event, and staying in the core's cache is what bounds the speed of large networks
+        n_targets = max(len(parts), 1) * self.n_post
+        self.target = (np.concatenate(target) if target else np.zeros(0, np.int64))[order].astype(
+            np.uint16 if n_targets <= 1 << 16 else np.int32)
+        w_all = (np.concatenate(w) if w else np.zeros(0))[order]
+        self.weight = w_all.astype(np.float64 if twin else
+                                   np.int16 if np.abs(w_all).max(initial=0) < 1 << 15 else np.int32)
+        self.part_exp = np.array([e for _, e, _ in parts] or [0], np.int64)
+        self.part_groups = tuple(tuple(self.groups[i].names for i in members) for members, _, _ in parts)
+        for arr in (self.ptr, self.target, self.weight, self.part_exp):
+            arr.setflags(write=False)
 
     @property
     def n_parts(self) -> int:
-        return len(self.parts)
-
-    def abs_bound(self) -> np.ndarray:
-        """Per target neuron, a bound on ``|contribution|`` of any one step's input, shape (n_post,)."""
-        out = np.zeros(self.n_post)
-        for pt in self.parts:
-            if pt.wrap:
-                return np.full(self.n_post, np.inf)
-            rows = np.bincount(pt.post, weights=pt.w_bound, minlength=self.n_post)
-            if pt.floor_exp is None:
-                out += rows
-            else:  # |floor(x)| <= |x| + 1
-                out += (rows * 2.0 ** pt.floor_exp + 1.0) * pt.out_scale
-        return out
+        return int(self.part_exp.shape[0])
 
     @property
     def n_groups(self) -> int:
         return len(self.groups)
 
-    # --- event path ----------------------------------------------------------------------------
-    def _events(self, s: np.ndarray) -> np.ndarray | None:
-        """Per-part sums, shape (L, parts, n_post) float64 (integer values; int64 when a float sum
-        could be inexact), or None if silent."""
-        n_rows = s.shape[0]
-        row, src = np.nonzero(s)
-        if row.size == 0:
-            return None
-        starts = self.ptr[src]
-        counts = self.ptr[src + 1] - starts
-        total = int(counts.sum())
-        if total == 0:
-            return None
-        # indices of every synapse of every event: arange plus, per event, (first synapse - first slot)
-        offsets = np.cumsum(counts)
-        offsets -= counts
-        idx = np.repeat(starts - offsets, counts)
-        idx += np.arange(total, dtype=np.int64)
-        flat = self.target[idx]
-        if n_rows > 1:
-            flat += np.repeat(row * (self.n_parts * self.n_post), counts)
-        size = n_rows * self.n_parts * self.n_post
-        if s.dtype == bool:
-            vals = self.w[idx]
-        else:
-            payload = np.repeat(s[row, src].astype(np.float64), counts)
-            if not self.exact_f64:
-                acc = np.zeros(size, np.int64)
-                np.add.at(acc, flat, self.w_int[idx] * payload.astype(np.int64))
-                return acc.reshape(n_rows, self.n_parts, self.n_post)  # int64: finish() wraps exactly
-            vals = self.w[idx] * payload
-        return np.bincount(flat, weights=vals, minlength=size).reshape(n_rows, self.n_parts, self.n_post)
-
-    # --- dense paths -----------------------------------------------------------------------------
-    def _dense_ops(self) -> list:
-        if self._dense is None:
-            ops = []
-            for pt, rows, cols in zip(self.parts, self.rows_per_part, self.cols_per_part):
-                block = np.zeros((len(cols), len(rows)))  # (cols, rows): s @ block
-                # add, not assign: folded groups may share a (post, pre) pair
-                np.add.at(block, (np.searchsorted(cols, pt.pre), np.searchsorted(rows, pt.post)), pt.w)
-                # float32 only for integer weights whose sums stay below 2**24 (the twin's weights
-                # carry fractional bits 2**weight_exp: always float64)
-                exact32 = not self.twin and pt.bound < _FLOAT32_EXACT
-                ops.append((_as_slice(rows), _as_slice(cols), len(cols) == self.n_pre,
-                            np.ascontiguousarray(block, np.float32 if exact32 else np.float64)))
-            self._dense = ops
-        return self._dense
-
-    def _rows_matrix(self) -> np.ndarray:
-        if self._rows is None:
-            m = np.zeros((self.n_pre, self.n_parts * self.n_post))
-            src = np.repeat(np.arange(self.n_pre), self.fan_out)
-            np.add.at(m, (src, self.target), self.w)  # folded groups may share a (post, pre) pair
-            self._rows = m
-        return self._rows
-
-    # --- public ----------------------------------------------------------------------------------
-    def add_into(self, a: np.ndarray, s: np.ndarray) -> None:
-        """Add the contribution of spikes/payloads ``s`` (L, n_pre) into the float64 ``a`` (L, n_post)."""
-        if not self.parts or s.shape[0] == 0:
-            return
-        n_rows = s.shape[0]
-        if n_rows == 1 and self.rows_ok:
-            idx = np.flatnonzero(s[0])
-            k = idx.size
-            if k == 0:
-                return
-            if k * self.n_parts * self.n_post * ROW_NS_PER_ENTRY < k * self.mean_fan_out * EVENT_NS + EVENT_OVERHEAD_NS:
-                m = self._rows_matrix()
-                acc = (m[idx] if s.dtype == bool else m[idx] * s[0, idx, None].astype(np.float64)).sum(axis=0)
-                acc = acc.reshape(1, self.n_parts, self.n_post)
-                for p_idx, pt in enumerate(self.parts):
-                    a += pt.finish(acc[:, p_idx])
-                return
-        if self.dense_ok:
-            events = float(self.fan_out @ np.count_nonzero(s, axis=0))
-            if n_rows * self.block_entries * DENSE_NS_PER_MAC < events * EVENT_NS + EVENT_OVERHEAD_NS:
-                for pt, (rows, cols, full_cols, block) in zip(self.parts, self._dense_ops()):
-                    sub = s if full_cols else s[:, cols]
-                    acc = pt.finish(np.asarray(sub.astype(block.dtype, copy=False) @ block, np.float64))
-                    if isinstance(rows, slice) and rows == slice(0, self.n_post):
-                        a += acc
-                    else:
-                        a[:, rows] += acc
-                return
-        acc = self._events(s)
-        if acc is None:
-            return
-        for p_idx, pt in enumerate(self.parts):
-            a += pt.finish(acc[:, p_idx])
+    @property
+    def n_synapses(self) -> int:
+        return int(self.target.shape[0])
 
     def accumulate(self, s: np.ndarray) -> np.ndarray:
-        """``out_scale * sum_g shift_g(W_g @ s)`` for ``s`` of shape (..., n_pre): int64 (..., n_post)."""
+        """``sum_g shift_g(W_g @ s)`` for spikes/payloads ``s`` of shape (..., n_pre): int64 (..., n_post)
+        (float64 for the twin), by the same compiled :func:`~.kernel.scatter` / :func:`~.kernel.finish_inputs` as the
+        simulator: the input a neuron receives, wrapped in Lava's int32 port."""
+        s = np.asarray(s)
         lead = s.shape[:-1]
-        flat = s.reshape(-1, s.shape[-1])
-        out = np.zeros((flat.shape[0], self.n_post))
-        self.add_into(out, flat)
-        return np.rint(out).astype(np.int64).reshape(*lead, self.n_post)
+        row_ptr, sources, payloads = events(s.reshape(-1, s.shape[-1]))
+        rows = row_ptr.shape[0] - 1
+        if self.twin:
+            out = np.zeros((rows, self.n_post))
+            accumulate_rows_float(self.ptr, self.target, self.weight, self.n_post, row_ptr, sources,
+                                   payloads, out)
+        else:
+            out = np.zeros((rows, self.n_post), np.int64)
+            accumulate_rows(self.ptr, self.target, self.weight, self.part_exp, self.n_post, row_ptr, sources,
+                             payloads, out)
+        return out.reshape(*lead, self.n_post)
