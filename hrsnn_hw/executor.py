@@ -1,37 +1,81 @@
-"""Where independent jobs run: in this process, or in local worker processes (a cluster later).
+"""Where independent jobs run: in this process, in local worker processes, or on a Dask cluster.
 
 An :class:`Executor` takes a module-level function and a list of argument tuples and yields
-``(index, result)`` pairs as jobs finish. The rest of the toolkit only sees this seam, so a
-cluster back end (Dask's ``Client.submit`` + ``distributed.as_completed`` has the same shape)
-plugs in as one more class and one more branch of :func:`make_executor`.
+``(index, result)`` pairs as jobs finish (callers put them back in job order, so results do
+not depend on where or in which order the jobs ran). A job that raises stops the run: its
+error comes back as one of the toolkit's :class:`~hrsnn_hw.errors.HrsnnError` classes naming
+the job (an :class:`~hrsnn_hw.errors.HrsnnError` keeps its class; anything else becomes a
+:class:`~hrsnn_hw.errors.BackendError`); callers that want to keep going wrap their function
+(see :func:`hrsnn_hw.evaluation.evaluate_many`).
 
 Local workers are spawned (never forked: Brian2 and Lava hold threads and shared memory) and
 die with their parent whatever kills it (:func:`hrsnn_hw.lifecycle.child_init`: the kernel's
 parent-death signal, a watch on the parent's pid where that call is missing, and a check for a
 parent that died before the request was made); they ignore Ctrl-C, the parent decides.
+
+A cluster is Dask's (:class:`DaskExecutor`, the optional ``cluster`` extra): its scheduler's
+address (``tcp://host:port``, from ``dask scheduler``) is checked when the executor is made,
+before any stage starts. Its workers belong to the cluster, not to this process: an
+interrupted run cancels its queued jobs, and the cluster's owner stops the workers.
 """
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
+import time
 from typing import Any, Callable, Iterator, Protocol, Sequence
+from urllib.parse import urlsplit
 
-from .errors import HrsnnError
+from .errors import BackendError, HrsnnError
 from .lifecycle import child_init
 
-__all__ = ["Executor", "InlineExecutor", "LocalProcessExecutor", "make_executor", "default_workers"]
+__all__ = ["Executor", "InlineExecutor", "LocalProcessExecutor", "DaskExecutor", "make_executor",
+           "default_workers", "check_cluster_address", "is_local_address"]
+
+#: Seconds to wait for a cluster's scheduler (and for its first worker) before giving up.
+CONNECT_TIMEOUT_S = 10.0
+CLUSTER_SCHEMES = ("tcp", "tls")
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError, cf.TimeoutError)  # distinct classes before Python 3.11
+_POLL_S = 0.05
+_INSTALL_HINT = "install the cluster extra: pip install 'hrsnn_hw[cluster]' (dask and distributed)"
+
+
+def _job_name(fn: Callable[..., Any], index: int, labels: Sequence[str] | None) -> str:
+    label = labels[index] if labels is not None and index < len(labels) else None
+    return f"job {index}" + (f" ({label})" if label else "") + f" of {getattr(fn, '__name__', 'a function')}"
+
+
+def _job_failed(exc: BaseException, name: str, where: str) -> HrsnnError:
+    """``exc`` raised by a job, as a toolkit error naming the job (class kept for HrsnnError)."""
+    if isinstance(exc, HrsnnError):
+        try:
+            return type(exc)(f"{name} failed {where}: {exc.message}", parameter=exc.parameter, value=exc.value,
+                             allowed=exc.allowed, hint=exc.hint, index=exc.index)
+        except Exception:  # a subclass with another constructor: fall through
+            pass
+    return BackendError(f"{name} failed {where}: {type(exc).__name__}: {exc}"[:2000], parameter="job", value=name,
+                        hint="the other jobs were cancelled; fix what made this one fail and run again")
+
 
 class Executor(Protocol):
     """Runs ``fn(*args)`` for every tuple of ``jobs``; yields ``(index, result)`` in completion order.
 
-    An exception raised by a job is re-raised by the iterator; callers that want to keep
-    going wrap their function (see :func:`hrsnn_hw.evaluation.evaluate_many`).
+    An exception raised by a job is re-raised by the iterator as an
+    :class:`~hrsnn_hw.errors.HrsnnError` naming the job (``labels[index]`` when given);
+    callers that want to keep going wrap their function (see
+    :func:`hrsnn_hw.evaluation.evaluate_many`). ``close()`` releases what the executor holds.
     """
 
     workers: int
 
-    def map_unordered(self, fn: Callable[..., Any], jobs: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+    def map_unordered(self, fn: Callable[..., Any], jobs: Sequence[tuple], *,
+                      labels: Sequence[str] | None = None) -> Iterator[tuple[int, Any]]:
+        ...
+
+    def close(self) -> None:
         ...
 
 
@@ -40,9 +84,17 @@ class InlineExecutor:
 
     workers = 1
 
-    def map_unordered(self, fn: Callable[..., Any], jobs: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+    def map_unordered(self, fn: Callable[..., Any], jobs: Sequence[tuple], *,
+                      labels: Sequence[str] | None = None) -> Iterator[tuple[int, Any]]:
         for i, args in enumerate(jobs):
-            yield i, fn(*args)
+            try:
+                result = fn(*args)
+            except Exception as exc:
+                raise _job_failed(exc, _job_name(fn, i, labels), "in this process") from exc
+            yield i, result
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class LocalProcessExecutor:
@@ -60,7 +112,11 @@ class LocalProcessExecutor:
                              allowed=">= 1")
         self.workers = workers
 
-    def map_unordered(self, fn: Callable[..., Any], jobs: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+    def close(self) -> None:
+        """Nothing to release (each :meth:`map_unordered` owns its pool)."""
+
+    def map_unordered(self, fn: Callable[..., Any], jobs: Sequence[tuple], *,
+                      labels: Sequence[str] | None = None) -> Iterator[tuple[int, Any]]:
         jobs = list(jobs)
         if not jobs:
             return
@@ -72,7 +128,12 @@ class LocalProcessExecutor:
             for i, args in enumerate(jobs):
                 futures[pool.submit(fn, *args)] = i
             for fut in cf.as_completed(futures):
-                yield futures[fut], fut.result()
+                i = futures[fut]
+                try:
+                    result = fut.result()
+                except Exception as exc:
+                    raise _job_failed(exc, _job_name(fn, i, labels), "in a worker process") from exc
+                yield i, result
             finished = True
         finally:
             if finished:
@@ -92,30 +153,184 @@ class LocalProcessExecutor:
                     proc.join(timeout=10)
 
 
+def check_cluster_address(address: Any, parameter: str = "--cluster") -> str:
+    """``address`` if it reads as a Dask scheduler address (``tcp://host:port``), else a clear error.
+
+    Raises
+    ------
+    HrsnnError
+        For anything but ``tcp://`` or ``tls://`` with a host and a port.
+    """
+    allowed = "tcp://HOST:PORT (or tls://HOST:PORT), the address `dask scheduler` prints"
+    if not isinstance(address, str) or not address.strip():
+        raise HrsnnError("a cluster address is a scheduler URL", parameter=parameter, value=address, allowed=allowed,
+                         hint="e.g. --cluster tcp://10.0.0.5:8786")
+    text = address.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in CLUSTER_SCHEMES or not parts.hostname or port is None \
+            or parts.path not in ("", "/"):
+        raise HrsnnError("not a Dask scheduler address", parameter=parameter, value=address, allowed=allowed,
+                         hint="e.g. --cluster tcp://10.0.0.5:8786; without --cluster the jobs run in local processes")
+    return text
+
+
+def is_local_address(address: str) -> bool:
+    """True when the scheduler runs on this machine (its workers then share this filesystem)."""
+    host = (urlsplit(address).hostname or "").lower()
+    return host in _LOCAL_HOSTS
+
+
+class DaskExecutor:
+    """Jobs on a Dask cluster (``dask scheduler`` + ``dask worker``, or a ``LocalCluster``).
+
+    The connection is made here, so an unreachable scheduler or a cluster without workers is
+    reported before any stage starts. Jobs are submitted with ``pure=False`` (every job runs,
+    none is taken from Dask's cache) and their results come back as they finish; the function
+    and its arguments travel by pickle, so the workers need the same hrsnn_hw installed.
+
+    Parameters
+    ----------
+    address : str
+        The scheduler's address, ``tcp://host:port``.
+    timeout : float
+        Seconds to wait for the scheduler, and for its first worker.
+
+    Raises
+    ------
+    HrsnnError
+        When the ``cluster`` extra is not installed (exit 2), the address is malformed or the
+        scheduler does not answer within ``timeout`` (exit 2), or it has no worker (exit 2).
+    """
+
+    def __init__(self, address: str, *, timeout: float = CONNECT_TIMEOUT_S) -> None:
+        self.address = check_cluster_address(address)
+        try:
+            import distributed
+        except ImportError:
+            raise HrsnnError("running on a cluster needs Dask's distributed package", parameter="--cluster",
+                             value=address, hint=_INSTALL_HINT) from None
+        self._distributed = distributed
+        try:
+            self.client = distributed.Client(self.address, timeout=float(timeout), set_as_default=False)
+        except (OSError, *_TIMEOUTS) as exc:
+            raise HrsnnError(f"no Dask scheduler answers at this address within {timeout:g} s "
+                             f"({type(exc).__name__})", parameter="--cluster", value=address,
+                             allowed="the address of a running `dask scheduler`",
+                             hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
+                                  "check host, port and firewall, or drop --cluster to use local processes") from None
+        try:
+            try:
+                self.client.wait_for_workers(1, timeout=float(timeout))
+            except (OSError, *_TIMEOUTS):
+                raise HrsnnError(f"the Dask scheduler has no worker (waited {timeout:g} s)", parameter="--cluster",
+                                 value=address, hint="start workers with `dask worker ADDRESS` on the machines") from None
+            self.workers = max(1, sum(self.client.nthreads().values()))
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> "DaskExecutor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Disconnect from the scheduler (the cluster itself keeps running)."""
+        client = getattr(self, "client", None)
+        if client is not None:
+            try:
+                client.close(timeout=5)
+            except Exception:  # closing a lost connection must not hide the run's own error
+                pass
+            self.client = None
+
+    def map_unordered(self, fn: Callable[..., Any], jobs: Sequence[tuple], *,
+                      labels: Sequence[str] | None = None,
+                      tick: Callable[[], None] | None = None, tick_s: float = 1.0) -> Iterator[tuple[int, Any]]:
+        """As :meth:`Executor.map_unordered`; ``tick()`` is called every ``tick_s`` seconds while
+        waiting (progress of long jobs)."""
+        if self.client is None:
+            raise BackendError("the cluster connection is closed", parameter="--cluster", value=self.address)
+        jobs = list(jobs)
+        if not jobs:
+            return
+        d = self._distributed
+        futures = [self.client.submit(fn, *args, pure=False) for args in jobs]
+        index = {f.key: i for i, f in enumerate(futures)}
+        pending = list(futures)
+        finished = False
+        last_tick = time.monotonic()
+        try:
+            while pending:
+                # polling the futures' states (set by the client's own thread) keeps this
+                # independent of Dask's default client and lets ``tick`` run while jobs are long
+                done = [f for f in pending if f.done()]
+                if not done:
+                    time.sleep(_POLL_S)
+                    if tick is not None and time.monotonic() - last_tick >= tick_s:
+                        tick()
+                        last_tick = time.monotonic()
+                    continue
+                finished_ids = {id(f) for f in done}
+                pending = [f for f in pending if id(f) not in finished_ids]
+                for fut in done:
+                    i = index[fut.key]
+                    try:
+                        result = fut.result()
+                    except (d.client.FutureCancelledError, d.scheduler.KilledWorker, OSError) as exc:
+                        raise BackendError(f"{_job_name(fn, i, labels)} was lost on the cluster "
+                                           f"({type(exc).__name__}: {exc})"[:2000], parameter="--cluster",
+                                           value=self.address,
+                                           hint="a worker died or the scheduler went away; check the cluster "
+                                                "and run again") from None
+                    except Exception as exc:
+                        raise _job_failed(exc, _job_name(fn, i, labels), "on the cluster") from exc
+                    yield i, result
+            finished = True
+        finally:
+            if not finished:
+                # an error or an interrupt: queued jobs are dropped (a job already running on a
+                # worker thread cannot be stopped by Dask; it finishes and its result is discarded)
+                try:
+                    self.client.cancel([f for f in futures if not f.done()])
+                except Exception:
+                    pass
+
+
 def default_workers(n_jobs: int | None = None, cap: int = 4) -> int:
     """CPUs of this machine, at most ``cap`` and at most ``n_jobs``."""
     n = max(1, min(cap, os.cpu_count() or 1))
     return max(1, min(n, n_jobs)) if n_jobs else n
 
 
-def make_executor(workers: int | None = None, *, address: str | None = None) -> Executor:
-    """The executor for a run: in-process for one worker, else local worker processes.
+def make_executor(workers: int | None = None, *, address: str | None = None,
+                  timeout: float = CONNECT_TIMEOUT_S) -> Executor:
+    """The executor for a run: a Dask cluster when ``address`` is given, else in-process for
+    one worker, else local worker processes.
 
     Parameters
     ----------
     workers : int, optional
         Worker processes (default :func:`default_workers`); 1 runs every job in this process.
+        Ignored with ``address`` (the cluster's workers run the jobs).
     address : str, optional
-        A cluster scheduler's address. Reserved for a cluster back end; none is installed yet.
+        A Dask scheduler's address (``tcp://host:port``): :class:`DaskExecutor`.
+    timeout : float
+        Seconds to wait for the scheduler and its first worker.
 
     Raises
     ------
     HrsnnError
-        For a non-positive number of workers, or an address (no cluster back end yet).
+        For a non-positive number of workers, or a cluster that cannot be used (see
+        :class:`DaskExecutor`).
     """
     if address is not None:
-        raise HrsnnError("running on a cluster is not available in this version", parameter="address",
-                         value=address, hint="run without a cluster address (local worker processes)")
+        return DaskExecutor(address, timeout=timeout)
     n = default_workers() if workers is None else workers
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise HrsnnError("number of workers must be a positive integer", parameter="workers", value=workers,
