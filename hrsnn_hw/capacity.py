@@ -21,11 +21,12 @@ import numpy as np
 
 from . import artifacts
 from .errors import DataError
+from .executor import Executor, default_workers, make_executor
 from .experiment import ExperimentConfig, brian2_simulator, load_design, measure_memory
 from .io import PathLike, atomic_path, write_text_atomic
 from .spec import build_spec, make_arm, scale_design
 
-__all__ = ["CapacityResult", "capacity_study", "write_capacity", "DEFAULT_SIZES", "QUICK_SIZES", "ARMS"]
+__all__ = ["CapacityResult", "capacity_study", "measure_network", "write_capacity", "DEFAULT_SIZES", "QUICK_SIZES", "ARMS"]
 
 DEFAULT_SIZES = (200, 500, 1000, 2000)
 QUICK_SIZES = (100, 200, 400)
@@ -173,9 +174,44 @@ def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted(set(out)))
 
 
+def measure_network(design: Mapping[str, Any], n_neurons: int, arm: str, seed: int,
+                    config: ExperimentConfig) -> dict:
+    """One (size, arm, seed) measurement: the job :func:`capacity_study` fans out.
+
+    Module-level and free of state shared between jobs, so that it runs the same in this
+    process, in a local worker process or on a cluster (same arguments, same numbers).
+
+    Returns
+    -------
+    dict
+        ``"row"`` (:data:`ROW_KEYS`), ``"per_delay"`` and ``"per_delay_traces"`` (arrays).
+    """
+    t0 = time.perf_counter()
+    het_n, het_s = ARMS[arm]
+    arm_design = make_arm(scale_design(dict(design), n_neurons), hetero_neurons=het_n, hetero_stdp=het_s,
+                          name=f"{design.get('name', 'design')}-{arm}-n{n_neurons}")
+    if config.epochs > 0:
+        from .experiment import prepare_task, train_spec
+        prepared = prepare_task(config, seed=seed)
+        spec = build_spec(arm_design, n_input=prepared.n_input, seed=seed)
+        spec = train_spec(spec, prepared, seed=seed).spec
+    else:
+        spec = build_spec(arm_design, seed=seed)
+    m = measure_memory(brian2_simulator(spec, config.target), spec.n_input, config, seed)
+    firing = m["firing"]
+    row = {"n_neurons": int(spec.n_neurons), "arm": arm, "seed": seed, "mc": m["mc"],
+           "activity": m["activity"], "mc_traces": m["mc_traces"], "mc_raw": m["mc_raw"],
+           "mc_chance": m["mc_chance"], "silent_fraction": firing["silent_fraction"],
+           "saturated_fraction": firing["saturated_fraction"], "cv_isi_median": firing["cv_isi_median"],
+           "wall_time_s": time.perf_counter() - t0}
+    return {"row": row, "per_delay": np.asarray(m["mc_per_delay"], dtype=np.float64),
+            "per_delay_traces": np.asarray(m["mc_per_delay_traces"], dtype=np.float64)}
+
+
 def capacity_study(design: str | Mapping[str, Any] = "hrsnn", sizes: Sequence[int] = DEFAULT_SIZES,
                    seeds: Sequence[int] = (0, 1, 2), config: ExperimentConfig | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> CapacityResult:
+                   progress: Callable[[int, int], None] | None = None, *,
+                   workers: int | None = None, executor: Executor | None = None) -> CapacityResult:
     """MC against N for the design's homogeneous twin ("hom") and the design itself ("het").
 
     Parameters
@@ -191,6 +227,12 @@ def capacity_study(design: str | Mapping[str, Any] = "hrsnn", sizes: Sequence[in
         first (default: 0 epochs, the networks as sampled).
     progress : callable, optional
         ``progress(done, total)`` after every measurement.
+    workers : int, optional
+        Local worker processes when no executor is given (default: CPUs, at most 4, at most
+        one per measurement; 1 measures in this process).
+    executor : Executor, optional
+        Where the (size, arm, seed) measurements run (:func:`hrsnn_hw.executor.make_executor`;
+        a Dask cluster with an address). The rows are the same, bit for bit, wherever they run.
     """
     cfg = config or ExperimentConfig.default(epochs=0)
     if cfg.mc_protocol != "current":
@@ -201,39 +243,26 @@ def capacity_study(design: str | Mapping[str, Any] = "hrsnn", sizes: Sequence[in
     if not seeds or min(seeds) < 0:
         raise DataError("seeds must be non-negative integers", parameter="seeds", value=list(seeds), allowed=">= 0")
     base = load_design(design)
-    rows, curves, curves_tr = [], [], []
-    total = len(sizes) * len(ARMS) * len(seeds)
-    prepared = None
-    for n in sizes:
-        for arm, (het_n, het_s) in ARMS.items():
-            arm_design = make_arm(scale_design(base, n), hetero_neurons=het_n, hetero_stdp=het_s,
-                                  name=f"{base.get('name', 'design')}-{arm}-n{n}")
-            for seed in seeds:
-                t0 = time.perf_counter()
-                if cfg.epochs > 0:
-                    from .experiment import prepare_task, train_spec
-                    if prepared is None or prepared.seed != seed:
-                        prepared = prepare_task(cfg, seed=seed)
-                    spec = build_spec(arm_design, n_input=prepared.n_input, seed=seed)
-                    spec = train_spec(spec, prepared, seed=seed).spec
-                else:
-                    spec = build_spec(arm_design, seed=seed)
-                m = measure_memory(brian2_simulator(spec, cfg.target), spec.n_input, cfg, seed)
-                firing = m["firing"]
-                rows.append({"n_neurons": int(spec.n_neurons), "arm": arm, "seed": seed, "mc": m["mc"],
-                             "activity": m["activity"], "mc_traces": m["mc_traces"], "mc_raw": m["mc_raw"],
-                             "mc_chance": m["mc_chance"], "silent_fraction": firing["silent_fraction"],
-                             "saturated_fraction": firing["saturated_fraction"],
-                             "cv_isi_median": firing["cv_isi_median"],
-                             "wall_time_s": time.perf_counter() - t0})
-                curves.append(m["mc_per_delay"])
-                curves_tr.append(m["mc_per_delay_traces"])
-                if progress is not None:
-                    progress(len(rows), total)
+    keys = [(n, arm, seed) for n in sizes for arm in ARMS for seed in seeds]
+    own = executor is None
+    if own:
+        executor = make_executor(default_workers(len(keys)) if workers is None else min(workers, len(keys)))
+    results: list[dict | None] = [None] * len(keys)
+    try:
+        for i, result in executor.map_unordered(measure_network, [(base, n, arm, seed, cfg) for n, arm, seed in keys],
+                                                labels=[f"N={n} {arm} seed {seed}" for n, arm, seed in keys]):
+            results[i] = result
+            if progress is not None:
+                progress(sum(r is not None for r in results), len(keys))
+    finally:
+        if own:
+            executor.close()
+    rows = [r["row"] for r in results]
     config_doc = {**cfg.as_dict(), "design": str(base.get("name", "design")), "sizes": list(sizes),
                   "seeds": list(seeds)}
-    return CapacityResult(rows=tuple(rows), per_delay=np.asarray(curves, dtype=np.float64),
-                          per_delay_traces=np.asarray(curves_tr, dtype=np.float64), config=config_doc)
+    return CapacityResult(rows=tuple(rows), per_delay=np.asarray([r["per_delay"] for r in results], dtype=np.float64),
+                          per_delay_traces=np.asarray([r["per_delay_traces"] for r in results], dtype=np.float64),
+                          config=config_doc)
 
 
 def write_capacity(result: CapacityResult, out: PathLike) -> dict[str, str]:

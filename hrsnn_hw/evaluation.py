@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from .errors import HrsnnError
-from .executor import Executor, make_executor
+from .executor import Executor, InlineExecutor, make_executor
 
 __all__ = ["DEFAULT_EVALUATOR", "Evaluator", "EvalJob", "EvalOutcome", "evaluate_many", "resolve_evaluator",
            "evaluator_reference"]
@@ -152,7 +152,8 @@ def evaluate_many(jobs: Sequence[EvalJob], evaluator: Evaluator | str | None = N
         :func:`hrsnn_hw.experiment.evaluate_design`. With worker processes it must be
         importable by name (a module-level function or ``"module:function"``).
     executor : Executor, optional
-        Where the jobs run (default :func:`hrsnn_hw.executor.make_executor` with ``workers``).
+        Where the jobs run (default :func:`hrsnn_hw.executor.make_executor` with ``workers``):
+        local processes or a Dask cluster give the same outcomes as this process, bit for bit.
     workers : int, optional
         Local worker processes when no executor is given (default: CPUs, at most 4; 1 runs
         the jobs in this process).
@@ -168,13 +169,14 @@ def evaluate_many(jobs: Sequence[EvalJob], evaluator: Evaluator | str | None = N
         executor = make_executor(min(workers, max(1, len(jobs))) if workers else
                                  (None if len(jobs) > 1 else 1))
     ref: Evaluator | str | None = evaluator
-    if executor.workers > 1:
+    if not isinstance(executor, InlineExecutor):  # other processes or machines import it by name
         ref = evaluator_reference(evaluator)
     else:
         ref = resolve_evaluator(evaluator)
     outcomes: list[EvalOutcome | None] = [None] * len(jobs)
     done = 0
-    for index, outcome in executor.map_unordered(_run_job, [(ref, job) for job in jobs]):
+    labels = [f"{job.label} seed {job.seed}" for job in jobs]
+    for index, outcome in executor.map_unordered(_run_job, [(ref, job) for job in jobs], labels=labels):
         outcomes[index] = outcome
         done += 1
         if progress is not None:

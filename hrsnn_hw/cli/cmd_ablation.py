@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from . import progress_enabled
+from .fanout import add_fanout_arguments, connect, executor_of
 from .validate import check_design, design_ref, nonneg_int, positive_int, task_name
 
 NAME = "ablation"
@@ -30,6 +31,7 @@ examples:
   hrsnn-hw ablation --task japanese_vowels --out runs/ablation                # 10 seeds
   hrsnn-hw ablation --task mackey_glass --out runs/ablation-mackey_glass
   hrsnn-hw ablation --controls none --references none --seeds 5              # arms only
+  hrsnn-hw ablation --cluster tcp://10.0.0.5:8786                            # seeds on a Dask cluster
 """
 
 
@@ -59,8 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="arms whose controls are measured, comma-separated (default hrsnn)")
     parser.add_argument("--references", default="linear,esn",
                         help="non-spiking references on the same split: linear, esn, or none (default linear,esn)")
-    parser.add_argument("--workers", type=positive_int, default=None,
-                        help="parallel worker processes (default: CPUs, at most 4)")
+    add_fanout_arguments(parser)
 
 
 def check(args: argparse.Namespace) -> None:
@@ -68,6 +69,7 @@ def check(args: argparse.Namespace) -> None:
     if args.out is None:
         args.out = Path("runs/ablation")
     check_design(args.design or "hrsnn", parameter="--design", max_memory=args.max_memory)
+    connect(args)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -100,9 +102,10 @@ def run(args: argparse.Namespace) -> dict:
         if bar is not None:
             bar.update(done - bar.n)
     try:
-        result = run_ablation(args.design or "hrsnn", config=config, seeds=seeds, workers=args.workers,
-                              progress=progress, controls=controls, control_arms=control_arms,
-                              references=references)
+        with executor_of(args) as executor:
+            result = run_ablation(args.design or "hrsnn", config=config, seeds=seeds, workers=args.workers,
+                                  executor=executor, progress=progress, controls=controls,
+                                  control_arms=control_arms, references=references)
     finally:
         if bar is not None:
             bar.close()

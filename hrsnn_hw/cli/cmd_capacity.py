@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from . import progress_enabled
+from .fanout import add_fanout_arguments, connect, executor_of
 
 NAME = "capacity"
 HELP = "memory capacity against network size for the homogeneous and heterogeneous designs"
@@ -22,6 +23,7 @@ hold {"n_neurons", "arm", "seed", "mc", "activity", ...}, arm "hom" or "het".
 examples:
   hrsnn-hw capacity --quick --json
   hrsnn-hw capacity --sizes 200,500,1000,2000 --seeds 5 --out runs/capacity
+  hrsnn-hw capacity --sizes 1000,2000,4000 --cluster tcp://10.0.0.5:8786    # networks on a Dask cluster
 """
 
 
@@ -50,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-delay", type=int, default=None, help="largest delay K (default 100; quick 30)")
     parser.add_argument("--target", choices=("numpy", "cython", "cpp_standalone"), default=None,
                         help="Brian2 code-generation target (default numpy)")
+    add_fanout_arguments(parser, workers_help="networks measured in parallel worker processes on this machine "
+                                              "(default: CPUs, at most 4; 1 measures in this process)")
+
+
+def check(args: argparse.Namespace) -> None:
+    """Pre-flight: the cluster, if one is given, before the first network is built."""
+    connect(args)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -86,7 +95,9 @@ def run(args: argparse.Namespace) -> dict:
         if bar is not None:
             bar.update(done - bar.n)
     try:
-        result = capacity_study(args.design, sizes=sizes, seeds=seeds, config=config, progress=progress)
+        with executor_of(args) as executor:
+            result = capacity_study(args.design, sizes=sizes, seeds=seeds, config=config, progress=progress,
+                                    workers=args.workers, executor=executor)
     finally:
         if bar is not None:
             bar.close()

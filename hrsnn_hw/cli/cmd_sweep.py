@@ -7,6 +7,7 @@ from pathlib import Path
 from ..errors import DataError, QuantizationError
 from .cmd_run import add_arguments as _run_arguments
 from .cmd_run import check as _check_pipeline
+from .fanout import add_fanout_arguments, connect, executor_of
 from .validate import int_list
 
 NAME = "sweep"
@@ -21,6 +22,7 @@ figure into --out (stages shared with `hrsnn-hw run`).
 example:
   hrsnn-hw sweep --out runs/default
   hrsnn-hw sweep --ks 1,4,32,none --bits 4,8 --quick
+  hrsnn-hw sweep --cluster tcp://10.0.0.5:8786                # settings on a Dask cluster
 """
 
 
@@ -48,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="neuron-profile limits (default 1,2,4,8,16,32,none; quick 1,4,none)")
     parser.add_argument("--bits", default=None, type=int_list("--bits", lo=1, hi=64),
                         help="weight bits, at most the profile's (default 2,3,4,6,8; quick 4,8)")
+    add_fanout_arguments(parser, workers_help="settings measured in parallel worker processes on this machine "
+                                              "(default: CPUs, at most 4; 1 measures in this process)")
 
 
 def check(args: argparse.Namespace) -> None:
@@ -74,14 +78,24 @@ def run(args: argparse.Namespace) -> dict:
                             epochs=args.epochs)
     pipe = Pipeline(config, out, force=args.force, on_event=(lambda m: None) if (args.json or args.quiet) else None)
     result, texts = {}, []
-    for name in pipe.designs:
-        doc = pipe.sweep(name, ks, bits)
-        rows = doc.get("rows") or []
-        if rows and all(r.get("error") for r in rows):
-            # nothing was measured: an exit code of 0 would claim a sweep that did not happen
-            raise QuantizationError(f"every setting of the sweep failed for {name}", parameter="--ks/--bits",
-                                    value=f"{len(rows)} settings", hint=f"first error: {rows[0]['error']}")
-        result[name] = doc
-        md = (out / f"sweep-{name}" / "sweep.md").read_text()
-        texts.append(f"## {name} on {args.profile}\n\n{md}\nfigure: {out / f'sweep-{name}' / 'sweep.png'}")
+    with executor_of(args) as cluster:
+        from ..executor import default_workers, make_executor
+        n_settings = len(ks) * len(bits)
+        executor = cluster or make_executor(min(args.workers, n_settings) if args.workers
+                                            else default_workers(n_settings))
+        for name in pipe.designs:
+            result[name], text = _sweep_one(pipe, name, ks, bits, executor, out, args.profile)
+            texts.append(text)
     return {"designs": result, "_text": "\n\n".join(texts)}
+
+
+def _sweep_one(pipe, name: str, ks: tuple, bits: tuple, executor, out: Path, profile: str) -> tuple[dict, str]:
+    """One design's sweep, its Markdown table; refused when no setting could be measured."""
+    doc = pipe.sweep(name, ks, bits, executor=executor)
+    rows = doc.get("rows") or []
+    if rows and all(r.get("error") for r in rows):
+        # nothing was measured: an exit code of 0 would claim a sweep that did not happen
+        raise QuantizationError(f"every setting of the sweep failed for {name}", parameter="--ks/--bits",
+                                value=f"{len(rows)} settings", hint=f"first error: {rows[0]['error']}")
+    md = (out / f"sweep-{name}" / "sweep.md").read_text()
+    return doc, f"## {name} on {profile}\n\n{md}\nfigure: {out / f'sweep-{name}' / 'sweep.png'}"

@@ -35,6 +35,7 @@ from ..io import safe_filename
 from .cache import StageCache, file_digest, package_digest, stage_key
 
 if TYPE_CHECKING:
+    from ..executor import Executor
     from ..verify import VerificationReport
 
 log = logging.getLogger("hrsnn_hw.pipeline")
@@ -115,6 +116,14 @@ def environment() -> dict:
         except md.PackageNotFoundError:
             out[pkg] = None
     return out
+
+
+def _golden_scalars(qnet: Any, *, spec: Any, prepared: PreparedTask, seed: int) -> dict:
+    """MC, activity, E and the task metric of a fixed-point network on the golden model (a
+    module-level function, so that a sweep's settings can run in other processes)."""
+    from ..experiment import golden_simulator
+    m = measure(golden_simulator(qnet, spec), prepared, seed).scalars()
+    return {k: m[k] for k in ("mc", "activity", "efficiency", "task_metric")}
 
 
 class Pipeline:
@@ -361,20 +370,22 @@ class Pipeline:
                              ("energy.json", "baseline.json", "energy.txt", "energy.png"))
         return EnergyTable.load(res.directory / "energy.json")
 
-    def sweep(self, name: str, ks: tuple = (1, 2, 4, 8, 16, 32, None), weight_bits: tuple = (2, 3, 4, 6, 8)) -> dict:
+    def sweep(self, name: str, ks: tuple = (1, 2, 4, 8, 16, 32, None), weight_bits: tuple = (2, 3, 4, 6, 8), *,
+              executor: "Executor | None" = None) -> dict:
         """The hardware cost of heterogeneity: quantize the trained network at every
         (K neuron profiles, weight bits) setting and measure MC, activity, E and the task
-        metric of each fixed-point network with the golden model."""
+        metric of each fixed-point network with the golden model. ``executor`` runs the
+        settings in parallel (local processes or a Dask cluster; same rows, bit for bit)."""
+        import functools
+
         from ..quantize import sweep as run_sweep
         trained = self.train(name)
-
-        def evaluate(qnet) -> dict:
-            from ..experiment import golden_simulator
-            m = measure(golden_simulator(qnet, trained.spec), self.prepared, self.config.seed).scalars()
-            return {k: m[k] for k in ("mc", "activity", "efficiency", "task_metric")}
+        evaluate = functools.partial(_golden_scalars, spec=trained.spec, prepared=self.prepared,
+                                     seed=self.config.seed)
 
         def produce(d: Path) -> dict:
-            result = run_sweep(trained, self.config.profile, ks=ks, weight_bits=weight_bits, evaluate=evaluate)
+            result = run_sweep(trained, self.config.profile, ks=ks, weight_bits=weight_bits, evaluate=evaluate,
+                               executor=executor)
             result.save(d / "sweep.json")
             result.plot(d / "sweep.png", columns=["neuron_profiles", "tau_m_mean_rel_err", "weights_lost", "mc",
                                                   "efficiency", "task_metric"])

@@ -12,7 +12,7 @@ import numbers
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from ..errors import ArtifactError, QuantizationError
 from ..io import PathLike, read_json, to_jsonable, write_json_atomic, write_text_atomic
@@ -23,6 +23,9 @@ from .core import _as_spec, quantize
 from ..fixedpoint import NumberFormat, QuantizedNetwork
 from .policy import QuantizationPolicy
 from .report import save_figure
+
+if TYPE_CHECKING:
+    from ..executor import Executor
 
 SWEEP_KIND = "hrsnn_hw.QuantizationSweep"
 SWEEP_VERSION = 1
@@ -169,10 +172,29 @@ def _cell(v: Any) -> str:
     return str(v).replace("|", "\\|").replace("\n", " ")
 
 
+def setting_row(spec: NetworkSpec, profile: HardwareProfile | str, setting: QuantizationPolicy, k: int | None,
+                weight_bits: int | None,
+                evaluate: Callable[[QuantizedNetwork], Mapping[str, Any]] | None = None) -> dict:
+    """One setting of the sweep: quantize, summarise, evaluate (the job :func:`sweep` fans out)."""
+    row: dict[str, Any] = {"k": k, "weight_bits": weight_bits}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            qnet, report = quantize(spec, profile, setting)
+    except QuantizationError as exc:
+        row["error"] = str(exc)
+        return row
+    row.update(report.summary())
+    if evaluate is not None:
+        for key, value in dict(evaluate(qnet)).items():
+            row[f"eval_{key}" if key in row else key] = value
+    return row
+
+
 def sweep(net: NetworkSpec | TrainedNetwork, profile: HardwareProfile | str,
           ks: Iterable[int | None] = DEFAULT_KS, weight_bits: Iterable[int | None] = DEFAULT_WEIGHT_BITS,
           evaluate: Callable[[QuantizedNetwork], Mapping[str, Any]] | None = None,
-          policy: QuantizationPolicy | None = None) -> SweepResult:
+          policy: QuantizationPolicy | None = None, *, executor: "Executor | None" = None) -> SweepResult:
     """Quantize at every (K, weight bits) setting and evaluate each result.
 
     Parameters
@@ -191,6 +213,11 @@ def sweep(net: NetworkSpec | TrainedNetwork, profile: HardwareProfile | str,
         Base policy (strictness, v_scale, binning); K and weight bits are replaced per
         setting. Warnings are collected in the rows (``n_warnings``), not printed. Under a
         strict policy a setting that raises gets an ``error`` entry and no evaluation.
+    executor : Executor, optional
+        Where the settings run (:func:`hrsnn_hw.executor.make_executor`: local processes or a
+        Dask cluster); ``evaluate`` must then be picklable (a module-level function or a
+        ``functools.partial`` of one). Default: one after the other in this process. The rows
+        are the same, bit for bit, wherever they run.
 
     Returns
     -------
@@ -204,25 +231,18 @@ def sweep(net: NetworkSpec | TrainedNetwork, profile: HardwareProfile | str,
             raise QuantizationError("K must be a positive integer or None", parameter="ks", value=k,
                                     allowed="integers >= 1, or None for no limit")
     fmt = NumberFormat.from_profile(profile)
-    rows = []
-    for wb in bits_list:
-        for k in ks:
-            setting = dataclasses.replace(base, max_neuron_profiles=spec.n_neurons if k is None else int(k),
-                                          weight_bits=wb)
-            row: dict[str, Any] = {"k": k, "weight_bits": wb}
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    qnet, report = quantize(spec, profile, setting)
-            except QuantizationError as exc:
-                row["error"] = str(exc)
-                rows.append(row)
-                continue
-            row.update(report.summary())
-            if evaluate is not None:
-                for key, value in dict(evaluate(qnet)).items():
-                    row[f"eval_{key}" if key in row else key] = value
-            rows.append(row)
+    settings = [(k, wb, dataclasses.replace(base, max_neuron_profiles=spec.n_neurons if k is None else int(k),
+                                            weight_bits=wb))
+                for wb in bits_list for k in ks]
+    jobs = [(spec, profile, setting, k, wb, evaluate) for k, wb, setting in settings]
+    if executor is None:
+        rows = [setting_row(*job) for job in jobs]
+    else:
+        found: list[dict | None] = [None] * len(jobs)
+        for i, row in executor.map_unordered(setting_row, jobs,
+                                             labels=[f"K={_k_label(k)} weight bits {wb}" for k, wb, _ in settings]):
+            found[i] = row
+        rows = [r for r in found if r is not None]
     return SweepResult(name=spec.name, profile=fmt.profile, ks=ks, weight_bits=bits_list, rows=tuple(rows),
                        provenance={"policy": base.as_dict(), "spec": {"name": spec.name, "seed": spec.seed,
                                                                       "n_neurons": spec.n_neurons}})
