@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import copyreg
 import multiprocessing as mp
 import os
 import time
+from types import MappingProxyType
 from typing import Any, Callable, Iterator, Protocol, Sequence
 from urllib.parse import urlsplit
 
@@ -33,6 +35,19 @@ from .lifecycle import child_init
 
 __all__ = ["Executor", "InlineExecutor", "LocalProcessExecutor", "DaskExecutor", "make_executor",
            "default_workers", "check_cluster_address", "is_local_address"]
+
+
+def _mappingproxy(items: dict) -> MappingProxyType:
+    return MappingProxyType(items)
+
+
+def _reduce_mappingproxy(proxy: MappingProxyType) -> tuple:
+    return _mappingproxy, (dict(proxy),)
+
+
+# The frozen artifacts (NetworkSpec.design, report tables) hold read-only mappings, which the
+# standard pickle refuses; jobs for worker processes carry them (cloudpickle, Dask's, has its own).
+copyreg.pickle(MappingProxyType, _reduce_mappingproxy)
 
 #: Seconds to wait for a cluster's scheduler (and for its first worker) before giving up.
 CONNECT_TIMEOUT_S = 10.0

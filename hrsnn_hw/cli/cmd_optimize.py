@@ -5,6 +5,7 @@ import argparse
 import shlex
 from pathlib import Path
 
+from .fanout import add_fanout_arguments, connect, executor_of
 from .validate import design_ref, nonneg_int, positive_float, positive_int, profile_name, task_name
 
 NAME = "optimize"
@@ -42,6 +43,12 @@ examples:
   hrsnn-hw optimize --param populations.exc.tau_m.mean=0.005:0.1 --log \\
                     --param populations.exc.tau_m.cv=0:1.5 --param 'projections.exc->exc.p=0.05:0.3'
   hrsnn-hw optimize --workers 2 --budget 40                            # 2 processes, one study
+
+a Dask cluster (one command, trials on the cluster's workers):
+  hrsnn-hw optimize --cluster tcp://SCHEDULER:8786 --storage postgresql://user@dbhost/optuna
+  submits --workers optuna workers (default: one per worker thread of the cluster) sharing the
+  study through the database; the reference and re-evaluation seeds run there too. An SQLite
+  --storage is refused unless the scheduler is on this machine (tcp://127.0.0.1:PORT).
 
 several machines (one study, shared budget):
   on every machine, the same options and one database server:
@@ -103,7 +110,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="seeds averaged per trial during the search (default 1)")
     g.add_argument("--reeval-seeds", type=nonneg_int, default=None,
                    help="fresh seeds for re-evaluating the best design and the references (default 5; --quick 2)")
-    g.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine (default 1)")
+    g.add_argument("--workers", type=positive_int, default=1,
+                   help="worker processes on this machine (default 1); with --cluster, optuna workers on the "
+                        "cluster (default 1: one per worker thread of the cluster)")
+    add_fanout_arguments(g, workers=False)
     g.add_argument("--storage", default=None,
                    help="SQLite file or database URL of the study (default <out>/study.db; <out> defaults to "
                         "runs/optimize/<study-name>[_quick])")
@@ -175,7 +185,8 @@ def build_config(args: argparse.Namespace):
                        n_startup=args.n_startup, storage=storage, study_name=args.study_name, out=out,
                        reeval_seeds=reeval, stale_after_s=args.stale_after, figures=not args.no_figures,
                        worker_only=args.worker_only, mc_floor=not args.no_mc_floor,
-                       tune_mrsnn=not args.no_tuned_mrsnn, command=_command(args, budget, reeval))
+                       tune_mrsnn=not args.no_tuned_mrsnn, command=_command(args, budget, reeval),
+                       cluster=args.cluster, cluster_timeout_s=args.cluster_timeout)
 
 
 def _text(result) -> str:
@@ -226,6 +237,7 @@ def OUTPUT(args: argparse.Namespace) -> Path | None:  # noqa: N802 - the CLI's h
 def check(args: argparse.Namespace) -> None:
     """Every option, the design, the search space and the storage before the first trial."""
     args._config = build_config(args)
+    connect(args)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -233,7 +245,8 @@ def run(args: argparse.Namespace) -> dict:
     from ..optimize import optimize
 
     config = getattr(args, "_config", None) or build_config(args)
-    result = optimize(config, args.evaluator, progress=progress_enabled(args))
+    with executor_of(args) as executor:
+        result = optimize(config, args.evaluator, progress=progress_enabled(args), executor=executor)
     out = result.to_dict()
     if not getattr(args, "json", False):
         out["_text"] = _text(result)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import optuna
 
+from ..executor import DaskExecutor, Executor
 from ..io import to_jsonable, write_json_atomic, write_text_atomic
 from .config import StudyConfig
 from .mrsnn import measure_reference, mrsnn_study, reference_design, resolve_constraints
@@ -91,7 +92,8 @@ def _summary(t: optuna.trial.FrozenTrial, config: StudyConfig) -> dict:
                         "metrics": t.user_attrs.get("metrics"), "search_seeds": t.user_attrs.get("seeds")})
 
 
-def prepare(config: StudyConfig, evaluator: Evaluator | str | None = None) -> tuple[StudyConfig, dict | None]:
+def prepare(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
+            executor: Executor | None = None) -> tuple[StudyConfig, dict | None]:
     """Add the default MC floor and measure reference thresholds (the reference MRSNN on the search seeds).
 
     Returns
@@ -107,7 +109,7 @@ def prepare(config: StudyConfig, evaluator: Evaluator | str | None = None) -> tu
     needs = any(c.reference and not c.resolved for c in config.constraints)
     if not needs and not config.tune_mrsnn:
         return config, None
-    reference = measure_reference(config, evaluator)
+    reference = measure_reference(config, evaluator, executor=executor)
     return resolve_constraints(config, reference), reference
 
 
@@ -135,7 +137,7 @@ def _select(config: StudyConfig):
 
 
 def optimize(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
-             progress: bool = False) -> OptimizeResult:
+             progress: bool = False, executor: Executor | None = None) -> OptimizeResult:
     """Run (or resume) a study to its budget, then select, re-evaluate and report.
 
     Before the search, the reference MRSNN is evaluated on the search seeds: it sets the MC
@@ -155,20 +157,26 @@ def optimize(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
         must be importable (a module-level function or ``"module:function"``).
     progress : bool
         Show a tqdm bar on stderr.
+    executor : Executor, optional
+        The cluster of ``config.cluster`` when already connected (default: connect here, and
+        disconnect at the end).
 
     Returns
     -------
     OptimizeResult
     """
+    if config.cluster is not None and executor is None:
+        with DaskExecutor(config.cluster, timeout=config.cluster_timeout_s) as cluster:
+            return optimize(config, evaluator, progress=progress, executor=cluster)
     t0 = time.perf_counter()
-    config, reference = prepare(config, evaluator)
+    config, reference = prepare(config, evaluator, executor=executor)
     start_from_base(config)
-    search = run_search(config, evaluator, progress=progress)
+    search = run_search(config, evaluator, progress=progress, executor=executor)
     m_config = mrsnn_study(config) if config.tune_mrsnn else None
     m_search = None
     if m_config is not None:
         start_from_base(m_config)
-        m_search = run_search(m_config, evaluator, progress=progress)
+        m_search = run_search(m_config, evaluator, progress=progress, executor=executor)
     base = dict(objectives=[{"name": o.name, "metric": o.metric, "direction": o.direction} for o in config.objectives],
                 constraints=[c.text for c in config.constraints],
                 constraint_values={c.text: c.threshold for c in config.constraints},
@@ -203,7 +211,7 @@ def optimize(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
         if tuned_design is not None:
             designs["tuned_mrsnn"] = tuned_design
         designs.update({"reference_hrsnn": config.base_design, "optimized": best_design})
-        reeval = reevaluate(config, designs, evaluator, workers=config.workers)
+        reeval = reevaluate(config, designs, evaluator, workers=config.workers, executor=executor)
     reeval_wall = time.perf_counter() - t_re
     check = None
     if reeval:

@@ -59,13 +59,15 @@ class StudyConfig:
     budget : int
         Number of COMPLETE trials the study should hold (across resumes and workers).
     workers : int
-        Worker processes on this machine.
+        Worker processes on this machine (with ``cluster``: optuna workers submitted to the
+        cluster; 1 means one per worker thread of the cluster).
     sampler : str
         ``gp`` (scikit-learn GP, default), ``tpe``, ``random``, ``nsga2``, ``optuna-gp`` (torch).
     n_startup : int or None
         Quasi-random trials before the model-based sampler starts (None: automatic).
     storage : str
-        SQLite file path or database URL (optuna RDB storage).
+        SQLite file path or database URL (optuna RDB storage). With a ``cluster`` on another
+        machine it must be a database server's URL (SQLite over a network filesystem is unsafe).
     study_name : str
         Name of the study inside the storage.
     out : Path or None
@@ -89,6 +91,13 @@ class StudyConfig:
     tune_mrsnn : bool
         Also search the MRSNN's homogeneous parameters with the same budget, objectives and
         constraints (study ``<study_name>-mrsnn``), so the final comparison is tuned vs tuned.
+    cluster : str or None
+        A Dask scheduler's address (``tcp://host:port``): the trials run as optuna workers on
+        its workers, sharing the study through ``storage``; the reference and the
+        re-evaluation seeds run there too. Not part of the fingerprint (where trials run does
+        not change them).
+    cluster_timeout_s : float
+        Seconds to wait for the scheduler and its first worker.
     """
 
     base_design: dict
@@ -119,6 +128,8 @@ class StudyConfig:
     command: str = ""
     mc_floor: bool = True
     tune_mrsnn: bool = True
+    cluster: str | None = None
+    cluster_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_design", copy.deepcopy(dict(self.base_design)))
@@ -142,6 +153,8 @@ class StudyConfig:
                             hint="give --out DIR (database DIR/study.db) or --storage PATH|URL")
         if self.out is not None:
             object.__setattr__(self, "out", Path(self.out))
+        if self.cluster is not None:
+            _check_cluster_storage(self.cluster, self.storage)
 
     @property
     def directions(self) -> list[str]:
@@ -172,6 +185,21 @@ class StudyConfig:
                 "constraints": [c.text for c in self.constraints], "task": self.task, "quick": self.quick,
                 "profile": self.profile, "epochs": self.epochs, "search_seeds": self.search_seed_list,
                 "base_design_sha256": design_digest(self.base_design)}
+
+
+def _check_cluster_storage(cluster: str, storage: str) -> None:
+    """A study shared with a cluster's workers: a database server, or SQLite on this machine only."""
+    from ..executor import check_cluster_address, is_local_address
+    check_cluster_address(cluster, parameter="--cluster")
+    text = str(storage)
+    sqlite = "://" not in text or text.startswith("sqlite:")
+    if sqlite and not is_local_address(cluster):
+        raise SpecError("a study shared with a cluster on other machines needs a database server", parameter="--storage",
+                        value=text, allowed="a database URL, e.g. postgresql://user@dbhost/optuna or "
+                                            "mysql+pymysql://user@dbhost/optuna",
+                        hint="SQLite files over a network filesystem lose or corrupt trials (their locks do not "
+                             "hold); an SQLite file is accepted only with a cluster on this machine "
+                             "(tcp://127.0.0.1:PORT)")
 
 
 def make_config(base_design: Mapping[str, Any], space: SearchSpace, *, objectives: str | list[str] = "efficiency",

@@ -14,6 +14,7 @@ import dataclasses
 from typing import Any, Mapping
 
 from ..evaluation import EvalJob, Evaluator, evaluate_many
+from ..executor import Executor
 from ..spec import make_arm
 from .config import StudyConfig
 from .runner import average_metrics
@@ -38,7 +39,8 @@ def homogeneous_space(space: SearchSpace) -> SearchSpace | None:
     return SearchSpace(params, source=f"homogeneous parameters of {space.source}")
 
 
-def measure_reference(config: StudyConfig, evaluator: Evaluator | str | None) -> dict:
+def measure_reference(config: StudyConfig, evaluator: Evaluator | str | None, *,
+                      executor: "Executor | None" = None) -> dict:
     """The reference MRSNN's metrics on the search seeds.
 
     Returns
@@ -55,7 +57,7 @@ def measure_reference(config: StudyConfig, evaluator: Evaluator | str | None) ->
     jobs = [EvalJob(label="mrsnn", design=design, task=config.task, seed=s,
                     options={"quick": config.quick, "profile": config.profile, "epochs": config.epochs})
             for s in config.search_seed_list]
-    outcomes = evaluate_many(jobs, evaluator, workers=min(config.workers, len(jobs)))
+    outcomes = evaluate_many(jobs, evaluator, executor=executor, workers=min(config.workers, len(jobs)))
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise OptimizeError("the reference MRSNN could not be evaluated on the search seeds",

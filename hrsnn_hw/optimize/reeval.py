@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..evaluation import EvalJob, Evaluator, evaluate_many
+from ..executor import Executor
 from ..stats import paired_effect, summarise
 from .config import StudyConfig
 
@@ -55,7 +56,8 @@ def _paired(per: Mapping[str, Mapping[int, dict]], label: str, seeds: list[int],
 
 
 def reevaluate(config: StudyConfig, designs: Mapping[str, Mapping[str, Any]],
-               evaluator: Evaluator | str | None = None, workers: int = 1) -> dict:
+               evaluator: Evaluator | str | None = None, workers: int = 1,
+               executor: Executor | None = None) -> dict:
     """Evaluate each design on the fresh seeds.
 
     Parameters
@@ -68,6 +70,8 @@ def reevaluate(config: StudyConfig, designs: Mapping[str, Mapping[str, Any]],
         See :func:`hrsnn_hw.evaluation.resolve_evaluator`.
     workers : int
         Local worker processes (1: in this process).
+    executor : Executor, optional
+        Where the seeds run instead (a Dask cluster, :func:`hrsnn_hw.executor.make_executor`).
 
     Returns
     -------
@@ -83,7 +87,7 @@ def reevaluate(config: StudyConfig, designs: Mapping[str, Mapping[str, Any]],
     jobs = [EvalJob(label=label, design=designs[label], task=config.task, seed=s,
                     options={"quick": config.quick, "profile": config.profile, "epochs": config.epochs})
             for label in designs if same_as[label] == label for s in seeds]
-    outcomes = evaluate_many(jobs, evaluator, workers=max(1, min(workers, len(jobs))))
+    outcomes = evaluate_many(jobs, evaluator, executor=executor, workers=max(1, min(workers, len(jobs))))
     per: dict[str, dict[int, dict]] = {label: {} for label in designs}
     errors: dict[str, list[str]] = {label: [] for label in designs}
     for o in outcomes:

@@ -11,7 +11,9 @@ attributes: ``worker`` (host, pid, ...), ``seeds``, ``metrics`` (averaged over t
 Several machines: run the same ``hrsnn-hw optimize`` command (same ``--study-name``, same
 options) on each, pointing ``--storage`` at one database URL (or one SQLite file on a shared
 filesystem whose locks work); add ``--worker-only`` on all but one so only one does the re-evaluation
-and reports.
+and reports. Or, with a Dask cluster (``--cluster tcp://host:port``), one command submits the
+workers to the cluster (:func:`run_cluster_workers`): each runs :func:`run_worker` on the study
+of ``--storage`` (a database server's URL; an SQLite file only with a cluster on this machine).
 """
 from __future__ import annotations
 
@@ -173,7 +175,8 @@ def count_states(study: optuna.Study) -> dict[str, int]:
 
 
 def run_worker(config: StudyConfig, evaluator: Evaluator | str | None = None, worker_index: int = 0,
-               on_trial: Callable[[optuna.Study], None] | None = None) -> dict:
+               on_trial: Callable[[optuna.Study], None] | None = None,
+               should_stop: Callable[[], bool] | None = None) -> dict:
     """One worker: run trials on the study until it holds ``budget`` complete trials.
 
     Parameters
@@ -186,6 +189,9 @@ def run_worker(config: StudyConfig, evaluator: Evaluator | str | None = None, wo
         Index of this worker (seeds stateful samplers apart).
     on_trial : callable, optional
         Called with the study after every finished trial (progress display).
+    should_stop : callable, optional
+        Asked before every trial; True ends the worker (a cluster's workers, whose threads
+        cannot be interrupted, stop this way when the run that submitted them is stopped).
 
     Returns
     -------
@@ -202,6 +208,8 @@ def run_worker(config: StudyConfig, evaluator: Evaluator | str | None = None, wo
     with termination_handled():  # SIGTERM fails and re-queues the running trial like Ctrl-C
         while True:
             trial = None
+            if should_stop is not None and should_stop():
+                break
             with budget_lock(config.storage):
                 reap_dead_local_trials(study, me)
                 trials = study.get_trials(deepcopy=False)
@@ -292,8 +300,10 @@ def open_study(config: StudyConfig) -> optuna.Study:
 
 
 def run_search(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
-               progress: bool = False) -> dict:
-    """Run the search with ``config.workers`` workers (spawned processes when more than one).
+               progress: bool = False, executor: Any = None) -> dict:
+    """Run the search with ``config.workers`` workers (spawned processes when more than one),
+    or as workers on the Dask cluster of ``config.cluster`` (``executor``, its
+    :class:`~hrsnn_hw.executor.DaskExecutor`, connected here when not given).
 
     Returns
     -------
@@ -306,7 +316,9 @@ def run_search(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
     study = open_study(config)
     bar = _ProgressBar(config, study) if progress else None
     try:
-        if config.workers == 1:
+        if config.cluster is not None:
+            run_cluster_workers(config, evaluator, study, executor, bar)
+        elif config.workers == 1:
             run_worker(config, evaluator, 0, on_trial=bar.update if bar else None)
         else:
             _run_processes(config, evaluator, study, bar)
@@ -318,6 +330,64 @@ def run_search(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
             bar.close()
     counts = count_states(study)
     return {"trials": counts, "search_wall_s": time.perf_counter() - t0}
+
+
+def _cluster_worker(config: StudyConfig, evaluator: str, worker_index: int, stop_event: str) -> dict:
+    """One optuna worker on a cluster's worker thread; it stops when the run sets ``stop_event``."""
+    from distributed import Event
+    stop = Event(stop_event)
+    return run_worker(config, evaluator, worker_index, should_stop=stop.is_set)
+
+
+def run_cluster_workers(config: StudyConfig, evaluator: Evaluator | str | None, study: optuna.Study,
+                        executor: Any = None, bar: "_ProgressBar | None" = None) -> list[dict]:
+    """The search as optuna workers on the Dask cluster of ``config.cluster``.
+
+    ``config.workers`` workers are submitted (1: one per worker thread of the cluster); they
+    share the study through ``config.storage`` (made absolute, as the cluster's workers do not
+    share this process's working directory). Ctrl-C or SIGTERM here sets a cluster-wide event:
+    each worker ends after its running trial (Dask cannot interrupt a running task).
+
+    Returns
+    -------
+    list of dict
+        Each worker's ``{"complete": n, "failed": n}``.
+    """
+    import uuid
+
+    from ..evaluation import evaluator_reference
+    from ..executor import DaskExecutor
+    from .store import is_url, storage_url
+    ref = evaluator_reference(evaluator)
+    if not is_url(str(config.storage)):
+        import dataclasses
+        config = dataclasses.replace(config, storage=storage_url(config.storage))
+    own = executor is None
+    if own:
+        executor = DaskExecutor(config.cluster, timeout=config.cluster_timeout_s)
+    try:
+        from distributed import Event
+        n = config.workers if config.workers > 1 else executor.workers
+        stop = Event(f"hrsnn-optimize-stop-{uuid.uuid4().hex}", client=executor.client)
+        done: list[dict] = []
+        try:
+            jobs = [(config, ref, i, stop.name) for i in range(n)]
+            for _, counts in executor.map_unordered(_cluster_worker, jobs,
+                                                    labels=[f"optuna worker {i}" for i in range(n)],
+                                                    tick=(lambda: bar.update(study)) if bar else None):
+                done.append(counts)
+                if bar:
+                    bar.update(study)
+        except BaseException:
+            try:
+                stop.set()
+            except Exception:  # the cluster is gone: nothing left to stop
+                pass
+            raise
+        return done
+    finally:
+        if own:
+            executor.close()
 
 
 def _run_processes(config: StudyConfig, evaluator: Evaluator | str | None, study: optuna.Study,
