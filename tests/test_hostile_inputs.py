@@ -332,7 +332,7 @@ def test_help_documents_the_exit_codes(capsys):
 def test_a_sweep_whose_every_cell_failed_exits_non_zero(monkeypatch, capsys, tmp_path):
     from hrsnn_hw.pipeline import Pipeline
 
-    def failed(self, name, ks, bits):
+    def failed(self, name, ks, bits, **kw):
         return {"rows": [{"k": k, "weight_bits": b, "error": "cannot represent"} for k in ks for b in bits]}
     monkeypatch.setattr(Pipeline, "sweep", failed)
     code = main(["sweep", "--quick", "--baseline", "none", "--ks", "1", "--bits", "4", "--out", str(tmp_path),

@@ -13,6 +13,8 @@ import gc
 import hashlib
 import json
 import logging
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -47,11 +49,36 @@ _HINTS = {
 def import_brian2() -> Any:
     """Import Brian2 quietly, or raise :class:`BackendError` saying how to get it."""
     try:
-        import brian2
+        if "brian2" not in sys.modules and threading.current_thread() is not threading.main_thread():
+            brian2 = _import_off_the_main_thread()
+        else:
+            import brian2
     except ImportError as exc:  # pragma: no cover - brian2 is a declared dependency
         raise BackendError("Brian2 is not installed", parameter="brian2", value=str(exc),
                            hint="pip install 'brian2>=2.8,<3'") from None
     _release_warnings()
+    return brian2
+
+
+def _import_off_the_main_thread() -> Any:
+    """Import Brian2 from a worker thread (a Dask worker runs its jobs in threads).
+
+    Brian2's ``__init__`` installs a Ctrl-C handler, which Python allows only in the main
+    thread; from another thread that one call is skipped (Ctrl-C is the main thread's business
+    there anyway), everything else imports as usual.
+    """
+    import signal
+    original = signal.signal
+
+    def main_thread_only(signum: Any, handler: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            return original(signum, handler)
+        return signal.getsignal(signum)
+    signal.signal = main_thread_only
+    try:
+        import brian2
+    finally:
+        signal.signal = original
     return brian2
 
 
