@@ -50,9 +50,9 @@ def test_make_executor_picks_inline_for_one_worker_and_refuses_bad_settings():
     with pytest.raises(HrsnnError) as info:
         make_executor(0)
     assert info.value.parameter == "workers"
-    with pytest.raises(HrsnnError) as info:
-        make_executor(2, address="tcp://scheduler:8786")
-    assert info.value.parameter == "address"
+    with pytest.raises(HrsnnError) as info:  # a cluster address without its scheme (tests/test_cluster.py: the rest)
+        make_executor(2, address="scheduler:8786")
+    assert info.value.parameter == "--cluster" and "tcp://" in str(info.value)
 
 
 def test_worker_processes_need_an_importable_evaluator():
@@ -114,3 +114,24 @@ def test_workers_die_with_their_parent(tmp_path, sig):
                 os.kill(int(p.stem), signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def fail_on_two(x):
+    """A module-level job (importable by worker processes)."""
+    if x == 2:
+        raise HrsnnError("two is refused", parameter="x", value=x)
+    if x == 3:
+        raise ZeroDivisionError("three")
+    return x
+
+
+@pytest.mark.parametrize("executor", [InlineExecutor(), LocalProcessExecutor(2)], ids=["inline", "processes"])
+def test_a_failing_job_is_a_toolkit_error_naming_the_job(executor):
+    from hrsnn_hw.errors import BackendError
+    with pytest.raises(HrsnnError) as info:
+        list(executor.map_unordered(fail_on_two, [(0,), (2,)], labels=["zero", "two"]))
+    assert type(info.value) is HrsnnError and "job 1 (two)" in str(info.value) and info.value.parameter == "x"
+    with pytest.raises(BackendError) as info:
+        list(executor.map_unordered(fail_on_two, [(3,)]))
+    assert "ZeroDivisionError: three" in str(info.value)
+    assert sorted(executor.map_unordered(fail_on_two, [(0,), (1,)])) == [(0, 0), (1, 1)]
