@@ -116,14 +116,22 @@ def test_the_ablation_on_the_cluster_equals_local_processes(cluster):
     assert json.dumps(remote.as_dict(), sort_keys=True) == json.dumps(local.as_dict(), sort_keys=True)
 
 
+def tau_error(qnet, *, tau):
+    """A sweep evaluation that travels to the workers (a module-level function in a partial)."""
+    eff = -qnet.dt / np.log((4096 - qnet.dv) / 4096)
+    return {"mean_tau_err": float(np.mean(np.abs(eff - tau) / tau))}
+
+
 def test_the_quantization_sweep_on_the_cluster_equals_local_processes(cluster):
+    import functools
     spec = load_spec(REFERENCE_DIR / "hrsnn.json")
-    kw = dict(ks=[1, 4, None], weight_bits=[2, 8])
+    kw = dict(ks=[1, 4, None], weight_bits=[2, 8],
+              evaluate=functools.partial(tau_error, tau=spec.neuron_param("tau_m")))
     inline = sweep(spec, "loihi2", **kw)
     local = sweep(spec, "loihi2", executor=LocalProcessExecutor(2), **kw)
     with make_executor(address=cluster.scheduler_address) as dask:
         remote = sweep(spec, "loihi2", executor=dask, **kw)
-    assert len(remote.rows) == 6
+    assert len(remote.rows) == 6 and all(np.isfinite(r["mean_tau_err"]) for r in remote.rows)
     assert remote.to_dict() == local.to_dict() == inline.to_dict()
 
 

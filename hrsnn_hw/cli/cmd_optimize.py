@@ -113,7 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--workers", type=positive_int, default=1,
                    help="worker processes on this machine (default 1); with --cluster, optuna workers on the "
                         "cluster (default 1: one per worker thread of the cluster)")
-    add_fanout_arguments(g, workers=False)
+    add_fanout_arguments(g, workers=False, cluster_note="the study is shared through --storage (a database URL)")
     g.add_argument("--storage", default=None,
                    help="SQLite file or database URL of the study (default <out>/study.db; <out> defaults to "
                         "runs/optimize/<study-name>[_quick])")

@@ -22,14 +22,14 @@ def _address(text: str) -> str:
 
 
 def add_fanout_arguments(parser: argparse.ArgumentParser, *, workers: bool = True,
-                         workers_help: str = "parallel worker processes on this machine (default: CPUs, at most 4)"
-                         ) -> None:
+                         workers_help: str = "parallel worker processes on this machine (default: CPUs, at most 4)",
+                         cluster_note: str = "overrides --workers") -> None:
     """``--workers`` (unless the command has its own), ``--cluster`` and ``--cluster-timeout``."""
     if workers:
         parser.add_argument("--workers", type=positive_int, default=None, help=workers_help)
     parser.add_argument("--cluster", type=_address, default=None, metavar="ADDRESS",
                         help="run the jobs on a Dask cluster: its scheduler's address, tcp://HOST:PORT "
-                             "(`dask scheduler`; needs the extra hrsnn_hw[cluster]); overrides --workers")
+                             f"(`dask scheduler`; needs the extra hrsnn_hw[cluster]); {cluster_note}")
     parser.add_argument("--cluster-timeout", type=positive_float, default=CONNECT_TIMEOUT_S, metavar="SECONDS",
                         help=f"wait this long for the scheduler and its first worker (default {CONNECT_TIMEOUT_S:g})")
 
