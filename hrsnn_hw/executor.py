@@ -206,6 +206,9 @@ class DaskExecutor:
     reported before any stage starts. Jobs are submitted with ``pure=False`` (every job runs,
     none is taken from Dask's cache) and their results come back as they finish; the function
     and its arguments travel by pickle, so the workers need the same hrsnn_hw installed.
+    Dask runs jobs in worker threads; Brian2 keeps process-wide state, so workers for the
+    Brian2 stages (ablation, capacity) are started with one thread each
+    (``dask worker ADDRESS --nworkers N --nthreads 1``).
 
     Parameters
     ----------
