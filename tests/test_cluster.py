@@ -33,7 +33,7 @@ UNREACHABLE = "tcp://127.0.0.1:9"  # the discard port: nothing listens there on 
 
 def _start_cluster() -> tuple[LocalCluster, list[int]]:
     """A local cluster and the pids of its worker processes (and their children)."""
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=40)
     with DaskExecutor(cluster.scheduler_address) as dask:
         workers = list(dask.client.run(os.getpid).values())
@@ -135,6 +135,7 @@ def test_the_quantization_sweep_on_the_cluster_equals_local_processes(cluster):
     assert remote.to_dict() == local.to_dict() == inline.to_dict()
 
 
+@pytest.mark.slow
 def test_optimize_runs_its_trials_on_the_cluster_and_re_evaluates_there(cluster, tmp_path):
     common = ["--quick", "--evaluator", "hrsnn_hw.optimize.synthetic:evaluate", "--budget", "4",
               "--reeval-seeds", "2", "--no-figures", "--no-tuned-mrsnn", "--json"]
@@ -156,6 +157,46 @@ def test_optimize_runs_its_trials_on_the_cluster_and_re_evaluates_there(cluster,
         worker_pids = set(dask.client.run(os.getpid).values())
     ran = {t.user_attrs["worker"]["pid"] for t in trials if t.state.name == "COMPLETE"}
     assert ran and ran <= worker_pids  # every trial ran on the cluster's workers
+
+
+@pytest.mark.slow
+def test_stopping_optimize_stops_its_optuna_workers_on_the_cluster(cluster, tmp_path):
+    """SIGTERM to `optimize --cluster`: exit 143, and the cluster's workers end after their
+    running trial (no trial left RUNNING, none started afterwards, the workers idle)."""
+    import signal
+
+    import optuna
+    from hrsnn_hw.optimize import open_storage
+    out = tmp_path / "opt"
+    proc = subprocess.Popen([sys.executable, "-m", "hrsnn_hw", "optimize", "--quick", "--evaluator",
+                             "hrsnn_hw.optimize.synthetic:evaluate_slow", "--budget", "500", "--sampler", "random",
+                             "--no-tuned-mrsnn", "--no-figures", "--quiet", "--out", str(out),
+                             "--cluster", cluster.scheduler_address], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def trials():
+        try:
+            return optuna.load_study(study_name="hrsnn", storage=open_storage(out / "study.db")).get_trials()
+        except Exception:
+            return []
+    try:
+        deadline = time.monotonic() + 300
+        while sum(t.state.name == "COMPLETE" for t in trials()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 143
+    finally:
+        proc.kill()
+        proc.communicate()
+    time.sleep(3)  # a running trial takes 0.3 s
+    before = trials()
+    time.sleep(2)
+    after = trials()
+    assert len(after) == len(before) < 500 and not [t for t in after if t.state.name == "RUNNING"]
+    with DaskExecutor(cluster.scheduler_address) as dask:
+        assert not any(dask.client.processing().values())  # nothing left running on the workers
 
 
 def _no_times(doc):
