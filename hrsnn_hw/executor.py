@@ -26,6 +26,7 @@ import copyreg
 import multiprocessing as mp
 import os
 import time
+import uuid
 from types import MappingProxyType
 from typing import Any, Callable, Iterator, Protocol, Sequence
 from urllib.parse import urlsplit
@@ -55,7 +56,22 @@ CLUSTER_SCHEMES = ("tcp", "tls")
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError, cf.TimeoutError)  # distinct classes before Python 3.11
 _POLL_S = 0.05
+#: BLAS/OpenMP threads of a job, wherever it runs (see :func:`run_pinned`).
+JOB_BLAS_THREADS = 1
 _INSTALL_HINT = "install the cluster extra: pip install 'hrsnn_hw[cluster]' (dask and distributed)"
+
+
+def run_pinned(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` with the BLAS and OpenMP thread pools at :data:`JOB_BLAS_THREADS`.
+
+    A threaded BLAS splits its sums by thread count, so the last bits of a least-squares
+    readout depend on it; Dask's workers start with one thread and local processes with
+    the CPUs. Every executor runs its jobs through this, so the same job gives the same
+    numbers, bit for bit, in this process, in a local worker or on a cluster.
+    """
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=JOB_BLAS_THREADS):
+        return fn(*args)
 
 
 def _job_name(fn: Callable[..., Any], index: int, labels: Sequence[str] | None) -> str:
@@ -103,7 +119,7 @@ class InlineExecutor:
                       labels: Sequence[str] | None = None) -> Iterator[tuple[int, Any]]:
         for i, args in enumerate(jobs):
             try:
-                result = fn(*args)
+                result = run_pinned(fn, *args)
             except Exception as exc:
                 raise _job_failed(exc, _job_name(fn, i, labels), "in this process") from exc
             yield i, result
@@ -141,7 +157,7 @@ class LocalProcessExecutor:
         finished = False
         try:
             for i, args in enumerate(jobs):
-                futures[pool.submit(fn, *args)] = i
+                futures[pool.submit(run_pinned, fn, *args)] = i
             for fut in cf.as_completed(futures):
                 i = futures[fut]
                 try:
@@ -278,7 +294,9 @@ class DaskExecutor:
         if not jobs:
             return
         d = self._distributed
-        futures = [self.client.submit(fn, *args, pure=False) for args in jobs]
+        name = getattr(fn, "__name__", "job")  # keys named after the job, not the wrapper (dashboard)
+        futures = [self.client.submit(run_pinned, fn, *args, pure=False, key=f"{name}-{uuid.uuid4().hex}")
+                   for args in jobs]
         index = {f.key: i for i, f in enumerate(futures)}
         pending = list(futures)
         finished = False
