@@ -35,8 +35,8 @@ from ..io import safe_filename
 from .cache import StageCache, file_digest, package_digest, stage_key
 
 if TYPE_CHECKING:
-    from ..executor import Executor
     from ..verify import VerificationReport
+    from ..executor import Executor
 
 log = logging.getLogger("hrsnn_hw.pipeline")
 STAGES = ("train", "float", "quantize", "fixed", "deploy", "verify", "energy", "report")
