@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check(args: argparse.Namespace) -> None:
-    """The pipeline's pre-flight, and weight bits the profile can hold."""
+    """The pipeline's pre-flight, weight bits the profile can hold, and the cluster."""
     from ..profiles import load_profile
     _check_pipeline(args)
     if args.bits:
@@ -64,6 +64,7 @@ def check(args: argparse.Namespace) -> None:
         if too_many:
             raise DataError("more weight bits than the profile holds", parameter="--bits", value=too_many,
                             allowed=f"1..{max_bits} for {args.profile}", hint="fewer bits, or another --profile")
+    connect(args)  # the cluster, if one is given, before the first stage
 
 
 def run(args: argparse.Namespace) -> dict:
