@@ -109,6 +109,12 @@ class Executor(Protocol):
     def close(self) -> None:
         ...
 
+    def __enter__(self) -> "Executor":
+        ...
+
+    def __exit__(self, *exc: Any) -> None:
+        ...
+
 
 class InlineExecutor:
     """Every job in this process, in order (debugging, tests, one worker)."""
@@ -126,6 +132,12 @@ class InlineExecutor:
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def __enter__(self) -> "InlineExecutor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 class LocalProcessExecutor:
@@ -145,6 +157,12 @@ class LocalProcessExecutor:
 
     def close(self) -> None:
         """Nothing to release (each :meth:`map_unordered` owns its pool)."""
+
+    def __enter__(self) -> "LocalProcessExecutor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def map_unordered(self, fn: Callable[..., Any], jobs: Sequence[tuple], *,
                       labels: Sequence[str] | None = None) -> Iterator[tuple[int, Any]]:
