@@ -9,7 +9,7 @@ prints MC, activity and the silent / saturated fractions per arm::
 
 Knobs (factors multiply a projection's weight mean and max; STDP's w_max and learning rates
 follow the E->E factor so one epoch moves weights by the same fraction): ``inh`` (inh->exc and
-inh->inh factor), ``ee`` (exc->exc factor), ``bias`` / ``bias_e`` / ``bias_i`` (V),
+inh->inh factor), ``ee`` (exc->exc factor), ``rec`` (every recurrent projection), ``bias`` / ``bias_e`` / ``bias_i`` (V),
 ``tau_m`` (factor on both populations' mean tau_m), ``cfg.<ExperimentConfig field>``.
 The default MC protocol is the quick one (K = 40, washout 30) unless ``cfg.mc_max_delay`` /
 ``cfg.mc_washout`` are given.
@@ -41,6 +41,8 @@ def variant(base: dict, knobs: dict[str, float]) -> dict:
             _scale(d, ["inh->exc", "inh->inh"], value)
         elif key == "ee":
             _scale(d, ["exc->exc"], value)
+        elif key == "rec":
+            _scale(d, [name for name in d["projections"] if not name.startswith("input")], value)
         elif key == "bias":
             for pop in d["populations"].values():
                 pop["bias"] = value
