@@ -15,7 +15,7 @@ from hrsnn_hw.golden import compare_exact, lava_effective_weights, simulate, sim
 from hrsnn_hw.fixedpoint import DU_OFFSET, DV_OFFSET, QuantizedProjection
 from hrsnn_hw.golden.testing import EDGE_CASES, default_format, random_inputs, random_qnet
 from hrsnn_hw.lava_backend import build_stock, compile_network, execute, neuron_profiles, run_lava
-from hrsnn_hw.lava_backend.procs.fault import FaultInjector
+from lava_fault import FaultInjector  # a test helper in tests/lava_fault
 
 pytestmark = pytest.mark.lava
 FMT = default_format()
