@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..energy import format_joules
 from ..errors import ArtifactError
 from ..io import write_text_atomic
 from ..plotting import pyplot, save_figure
@@ -22,11 +23,6 @@ def _fmt(x: Any, digits: int = 4) -> str:
             return f"{x:.3e}"
         return f"{x:.{digits}g}"
     return str(x)
-
-
-def _energy_text(joules: float | None) -> str:
-    from ..energy import format_joules
-    return "n/a" if joules is None or not np.isfinite(joules) else format_joules(joules)
 
 
 def design_figure(pipe, path: Path) -> Path:
@@ -185,8 +181,8 @@ def write_report(pipe, summary: dict) -> Path:
         x = measured(n, "fixed")
         cells.append(x.task.spikes_per_inference if x is not None else None)
         e = energy_on(n, cfg.profile)
-        e_text = (f"{_energy_text(e.get('total_j'))} [{_energy_text(e.get('total_low_j'))} - "
-                  f"{_energy_text(e.get('total_high_j'))}]" if e else "n/a")
+        e_text = (f"{format_joules(e.get('total_j'), missing='n/a')} [{format_joules(e.get('total_low_j'), missing='n/a')}"
+                  f" - {format_joules(e.get('total_high_j'), missing='n/a')}]" if e else "n/a")
         ver = verified(n)
         md.append(f"| {n} | " + " | ".join(_fmt(c) for c in cells) +
                   f" | {e_text} | {'n/a' if ver is None else ('PASS' if ver.ok else 'FAIL')} |")
