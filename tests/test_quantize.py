@@ -287,8 +287,13 @@ def test_automatic_scale_is_the_finest_safe_one(hrsnn_q):
     choice = report.v_scale_choice
     assert report.v_scale >= max(choice["bounds"].values()) * (1 - 1e-12)
     assert report.overflow["u_worst_units"] <= 2 ** 23 - 1
-    assert report.overflow["u_headroom"] < 1.01  # not coarser than needed
     assert choice["binding"] in choice["bounds"]
+    # not coarser than needed: the scale is the binding bound itself (u's headroom is ~1 only
+    # when u's worst case is what binds; the reference design binds on the threshold)
+    assert report.v_scale <= choice["bounds"][choice["binding"]] * (1 + 1e-9)
+    assert report.overflow["u_headroom"] >= 1.0
+    if choice["binding"] == "u_overflow":
+        assert report.overflow["u_headroom"] < 1.01
 
 
 # --- dequantize ---------------------------------------------------------------------------------

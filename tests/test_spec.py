@@ -129,7 +129,7 @@ weight = 0.001
      "stdp.exc->exc.tau_plus.mean", "(0, inf)"),
     (lambda d: d["stdp"]["exc->exc"].__setitem__("w_max", 0.0), "stdp.exc->exc.w_max", "(0, inf) V"),
     (lambda d: d["projections"]["exc->exc"].__setitem__("weight", {"dist": "gamma", "mean": 0.01, "cv": 0.5}),
-     "projections.exc->exc.weight", "[0, 0.0004] V"),
+     "projections.exc->exc.weight", "[0, 0.0002] V"),
 ])
 def test_bad_specs_name_field_value_and_range(design, mutate, parameter, allowed):
     err = _bad(design, mutate)
