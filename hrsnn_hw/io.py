@@ -64,11 +64,6 @@ def confine_writes(root: PathLike) -> Iterator[Path]:
         _WRITE_ROOT.reset(token)
 
 
-def write_root() -> Path | None:
-    """The folder writes are confined to (None outside :func:`confine_writes`)."""
-    return _WRITE_ROOT.get()
-
-
 def check_inside(path: PathLike) -> Path:
     """``path`` if it resolves inside the confinement folder (symlinks followed), else PathError."""
     path = Path(path)

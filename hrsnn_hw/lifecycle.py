@@ -1,6 +1,6 @@
 """Process lifecycle: SIGTERM handled like Ctrl-C, and every child dies with its parent.
 
-* :func:`handle_termination` turns SIGTERM (what ``timeout``, Slurm and container runtimes
+* :func:`termination_handled` turns SIGTERM (what ``timeout``, Slurm and container runtimes
   send) into :class:`Terminated`, a :class:`KeyboardInterrupt`, so every ``except
   KeyboardInterrupt`` / ``finally`` clean-up written for Ctrl-C runs for it too; the CLI
   exits 143 for it and 130 for Ctrl-C.
@@ -69,16 +69,10 @@ def _unraisable(unraisable: Any) -> None:
 _default_unraisable = sys.unraisablehook
 
 
-def handle_termination() -> None:
-    """SIGTERM raises :class:`Terminated` in the main thread (no-op from other threads)."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_terminated)
-        sys.unraisablehook = _unraisable
-
-
 @contextlib.contextmanager
 def termination_handled() -> Iterator[None]:
-    """:func:`handle_termination` for a block; the previous handler is restored after it."""
+    """Within the block, SIGTERM raises :class:`Terminated` in the main thread (no-op from other
+    threads); the previous handler is restored after it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

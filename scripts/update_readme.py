@@ -39,7 +39,7 @@ def sh(cmd: list[str], out_json: Path, reuse: bool) -> dict:
 def energy_text(j: float | None) -> str:
     """The package's one joule formatter (README cells show 'n/a' where there is no value)."""
     from hrsnn_hw.energy import format_joules
-    return "n/a" if j is None else format_joules(j).replace(" uJ", " µJ")
+    return format_joules(j, missing="n/a").replace(" uJ", " µJ")
 
 
 def section_main(reuse: bool) -> str:

@@ -92,6 +92,7 @@ def fake_evaluator(design, task, *, seed, config=None, controls=()):
     return out
 
 
+@pytest.mark.slow
 def test_run_ablation_leaves_out_failed_seeds_and_reports_controls_and_references(tmp_path):
     config = ExperimentConfig.default(quick=True)
     result = run_ablation("hrsnn", config=config, seeds=range(7), workers=1, evaluator=fake_evaluator,

@@ -29,6 +29,7 @@ def test_the_five_backends_are_registered():
     assert get_backend("brian2").network == "spec" and get_backend("golden-float").fidelity == "float"
 
 
+@pytest.mark.slow
 def test_golden_backends_are_the_golden_model(net):
     q, x, lengths = net
     rec = simulate(q, x, lengths, backend="golden", record_states=True)
@@ -80,6 +81,7 @@ def test_a_package_can_register_its_own_backend(net, monkeypatch):
         register_backend("golden-again", network="quantized", fidelity="fixed", description="other")(lambda *a, **k: None)
 
 
+@pytest.mark.slow
 @pytest.mark.brian2
 def test_brian2_backend_is_the_reference_simulator():
     from hrsnn_hw.refsim import SimulatorConfig
@@ -93,6 +95,7 @@ def test_brian2_backend_is_the_reference_simulator():
     assert rec.spikes.sum() > 0
 
 
+@pytest.mark.slow
 @pytest.mark.lava
 def test_lava_backends_agree_with_golden_bit_for_bit(net):
     q, x, lengths = net

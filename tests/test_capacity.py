@@ -47,6 +47,7 @@ def test_capacity_json_rows_files_and_artifact(tmp_path):
     assert [r["mc"] for r in json.loads(again.stdout)["rows"]] == [r["mc"] for r in first]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, parameter", [
     (("--sizes", "200,abc"), "--sizes"),
     (("--sizes", "5"), "sizes"),

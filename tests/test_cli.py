@@ -57,6 +57,7 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path):
     assert out.returncode == 2 and json.loads(out.stdout)["parameter"].startswith("populations.exc.tau_m")
 
 
+@pytest.mark.slow
 def test_missing_artifact_is_a_clear_error(tmp_path):
     out = cli("energy", "--qnet", str(tmp_path / "missing.npz"), "--record", str(tmp_path / "r.npz"))
     assert out.returncode == 2 and "Traceback" not in out.stderr

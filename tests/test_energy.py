@@ -333,6 +333,7 @@ def test_conventional_baseline_counts_macs_per_input_frame():
         price_conventional(model, "cpu", batch_size=0)
 
 
+@pytest.mark.slow
 def test_energy_table_rows_follow_the_cli_contract(tmp_path):
     from hrsnn_hw.tasks import load_task
     qnet, rec = spread_network()

@@ -73,6 +73,7 @@ def _check(results, nets):
     assert spiking >= 0.8 * len(results), [r.n_spikes for r in results]
 
 
+@pytest.mark.slow
 def test_rung1_golden_equals_stock_lava_on_20_homogeneous_networks():
     rng = np.random.default_rng(100)
     # one neuron profile per Lava run: stock LIF wired straight to Dense, nothing of ours in between;
@@ -118,6 +119,7 @@ def test_rung1_independent_refractory_model_on_16_networks_with_refractory_perio
     assert total >= 16 and refractory_neurons > 100
 
 
+@pytest.mark.slow
 def test_rung1_catches_a_kernel_whose_refractory_rule_differs():
     # the stock run holds each neuron for its period; a golden model one step off must diverge
     rng = np.random.default_rng(130)
@@ -134,6 +136,7 @@ def test_rung1_catches_a_kernel_whose_refractory_rule_differs():
         assert not res.ok and res.first_divergence.variable in ("v", "spikes")
 
 
+@pytest.mark.slow
 def test_rung2_golden_equals_hetero_lif_on_24_heterogeneous_networks():
     rng = np.random.default_rng(200)
     total, overflow = 0, {"u_wrap": 0, "v_clip": 0}
@@ -153,6 +156,7 @@ def reference_inputs():
     return x, np.array([200, 160])
 
 
+@pytest.mark.slow
 def test_rung2_reference_size_network(reference_inputs):
     x, lengths = reference_inputs
     q = reference_like_qnet(np.random.default_rng(301), 200, 24)
@@ -170,6 +174,7 @@ def quantized_reference():
     return q
 
 
+@pytest.mark.slow
 def test_rung2_quantized_reference_design(reference_inputs, quantized_reference):
     x, lengths = reference_inputs
     res = exact_rung(quantized_reference, x[:1], lengths[:1], rung=2)

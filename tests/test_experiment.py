@@ -32,6 +32,7 @@ def quick_result():
     return evaluate_design(reference_design_path("hrsnn"), seed=0, quick=True)
 
 
+@pytest.mark.slow
 def test_evaluate_design_reports_consistent_metrics(quick_result):
     r = quick_result
     assert r["task_metric_name"] == "accuracy" and r["higher_is_better"]
@@ -42,12 +43,14 @@ def test_evaluate_design_reports_consistent_metrics(quick_result):
     assert r["spikes_per_inference"] > 0
 
 
+@pytest.mark.slow
 def test_same_seed_same_result(quick_result):
     again = evaluate_design(reference_design_path("hrsnn"), seed=0, quick=True)
     for key in ("mc", "activity", "efficiency", "task_metric", "spikes_per_inference"):
         assert again[key] == quick_result[key], key
 
 
+@pytest.mark.slow
 def test_memory_capacity_depends_on_the_network_not_only_the_input():
     # Without recurrent connections and with very short membranes the layer forgets within a frame.
     from hrsnn_hw.experiment import brian2_simulator, measure_memory
@@ -70,6 +73,7 @@ def test_memory_capacity_depends_on_the_network_not_only_the_input():
     assert mem_ref["mc"] > mem_short["mc"]
 
 
+@pytest.mark.slow
 def test_energy_per_inference_is_priced_when_a_profile_is_given():
     r = evaluate_design(reference_design_path("mrsnn"), seed=0, quick=True, profile="loihi1")
     assert r["energy_per_inference_J"] is not None and r["energy_per_inference_J"] > 0
@@ -77,6 +81,7 @@ def test_energy_per_inference_is_priced_when_a_profile_is_given():
     assert r["energy_per_inference_J"] > r["spikes_per_inference"] * 23.6e-12
 
 
+@pytest.mark.slow
 def test_prediction_task_beats_the_mean_predictor():
     r = evaluate_design(reference_design_path("hrsnn"), "mackey_glass", seed=0, quick=True)
     assert r["task_metric_name"] == "nrmse" and not r["higher_is_better"]

@@ -92,6 +92,7 @@ BASE_DESIGN = json.loads((REFERENCE_DIR / "mrsnn.json").read_text())
 BASE_PROFILE = json.loads((PROFILE_DIR / "loihi2.json").read_text())
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(doc=st.one_of(mutated(BASE_DESIGN), json_values))
 def test_random_spec_documents(doc):
@@ -104,6 +105,7 @@ def test_random_spec_bytes(data, suffix):
     _clean_or_valid(load_spec, _write(suffix, data), NetworkSpec)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(doc=st.one_of(mutated(BASE_PROFILE), json_values))
 def test_random_profile_documents(doc):
@@ -139,6 +141,7 @@ def arrays(draw):
             return np.zeros(shape, dtype=dtype)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(contents=st.dictionaries(st.sampled_from(["x_train", "y_train", "x_test", "y_test", "len_train", "len_test",
                                                  "horizon", "other"]), arrays(), max_size=8),

@@ -339,6 +339,7 @@ def test_float_twin_reports_overflow_as_failure(edge_net):
     assert not cmp.ok and "overflow" in cmp.reason and cmp.overflow["u_wrap"] > 0
 
 
+@pytest.mark.slow
 def test_lif_step_float_is_the_same_update_without_rounding():
     p = neuron_params([1023], [511], [1000], [3], [2], [1], FMT)
     r = lif_step_float(np.array([1000.0]), np.array([-50.0]), np.array([0]), np.array([2.5]), p)
@@ -444,6 +445,7 @@ def _reference_simulate(q, x, lengths):
     return spikes, us, vs, wraps
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(12))
 def test_compiled_loop_equals_an_independent_dense_reference(seed):
     # property test over random sparse networks with every edge case: the compiled event-driven loop
@@ -560,6 +562,7 @@ def test_large_network_spec_quantize_and_inference_in_memory_linear_in_synapses(
     assert 0 < doc["activity"] < 0.5
 
 
+@pytest.mark.slow
 def test_compiled_code_lives_in_one_file():
     # numba's cache is invalidated by a file's timestamp, not by the functions a cached function calls
     # in other files: a compiled caller elsewhere could keep running an edited rule (kernel.py comment)

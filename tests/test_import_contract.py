@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PKG = Path(__file__).resolve().parent.parent / "hrsnn_hw"
 OWNERS = {"brian2": "refsim", "lava": "lava_backend"}
 
@@ -31,6 +33,7 @@ def test_heavy_simulators_are_imported_by_one_subpackage_each():
     assert not offenders, "\n".join(offenders)
 
 
+@pytest.mark.slow
 def test_core_imports_without_brian2_or_lava():
     code = (
         "import sys\n"

@@ -15,7 +15,7 @@ from hrsnn_hw.golden import compare_exact, lava_effective_weights, simulate, sim
 from hrsnn_hw.fixedpoint import DU_OFFSET, DV_OFFSET, QuantizedProjection
 from hrsnn_hw.golden.testing import EDGE_CASES, default_format, random_inputs, random_qnet
 from hrsnn_hw.lava_backend import build_stock, compile_network, execute, neuron_profiles, run_lava
-from hrsnn_hw.lava_backend.procs.fault import FaultInjector
+from lava_fault import FaultInjector  # a test helper in tests/lava_fault
 
 pytestmark = pytest.mark.lava
 FMT = default_format()
@@ -87,6 +87,7 @@ def test_stock_backend_refuses_a_format_stock_lif_cannot_hold():
         run_lava(q, np.zeros((1, 5, 3), bool), stock=True, fidelity="float")
 
 
+@pytest.mark.slow
 def test_stock_run_of_one_refractory_profile_is_wired_straight():
     rng = np.random.default_rng(9)
     q = random_qnet(rng, 12, 3, homogeneous=True)
@@ -100,6 +101,7 @@ def test_stock_run_of_one_refractory_profile_is_wired_straight():
     assert compare_exact(golden, rec).ok and golden.spikes.sum() > 0
 
 
+@pytest.mark.slow
 def test_stock_run_of_many_profiles_leaves_nothing_behind():
     rng = np.random.default_rng(6)
     q = random_qnet(rng, 20, 4, edge_cases=("refractory",))
@@ -124,6 +126,7 @@ def net_and_inputs():
     return q, x, lengths
 
 
+@pytest.mark.slow
 def test_normal_run_matches_golden_and_leaves_nothing_behind(net_and_inputs):
     q, x, lengths = net_and_inputs
     before = child_processes()
@@ -140,6 +143,7 @@ def test_normal_run_matches_golden_and_leaves_nothing_behind(net_and_inputs):
     assert child_processes() == before
 
 
+@pytest.mark.slow
 def test_gap_reset_equals_one_run_per_sample(net_and_inputs):
     q, x, lengths = net_and_inputs
     gap = run_lava(q, x, lengths, record_states=True)
@@ -148,6 +152,7 @@ def test_gap_reset_equals_one_run_per_sample(net_and_inputs):
     assert compare_exact(gap, separate, ("gap-reset", "run-per-sample")).ok
 
 
+@pytest.mark.slow
 def test_float_model_is_the_golden_float_twin(net_and_inputs):
     q, x, lengths = net_and_inputs
     lava = run_lava(q, x, lengths, record_states=True, fidelity="float")
@@ -234,6 +239,7 @@ def test_keyboard_interrupt_during_run_tears_down():
 
 # ---------------------------------------------------------------- Sparse connections, graded input
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sparse_connections_are_bit_exact_with_dense_and_golden(seed):
     rng = np.random.default_rng(50 + seed)
@@ -252,6 +258,7 @@ def test_sparse_connections_are_bit_exact_with_dense_and_golden(seed):
     assert compare_exact(simulate(homo, xh, lh, record_states=True), stock, ("golden", "stock-sparse")).ok
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("connections", ["dense", "sparse"])
 def test_graded_inputs_golden_equals_lava_bit_for_bit(connections):
     # signed payloads through every sign mode and weight exponent, including sums that overflow

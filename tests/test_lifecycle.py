@@ -340,6 +340,7 @@ def test_killing_optimize_stops_its_workers_and_resume_loses_no_trial(tmp_path):
             assert [d for d in done if retried_from(d) == t.number], (t.number, t.params, t.user_attrs)
 
 
+@pytest.mark.slow
 def test_an_interrupt_during_fork_never_lands_inside_loggings_fork_hooks():
     """Python swallows an exception raised inside a fork hook; raised inside logging's
     lock-release hook it leaves the logging lock held and the next log call deadlocks (seen

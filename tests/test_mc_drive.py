@@ -58,6 +58,7 @@ def test_drive_network_keeps_the_recurrence_and_states_its_scale_in_thresholds()
     assert not np.array_equal(w_in, w_seed1.toarray() if hasattr(w_seed1, "toarray") else w_seed1)
 
 
+@pytest.mark.slow
 @pytest.mark.brian2
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_graded_payload_acts_as_a_spike_of_weight_times_payload():
@@ -103,6 +104,7 @@ def test_firing_statistics_of_known_trains():
     assert stats["rate_percentiles"]["50"] == pytest.approx(0.07)
 
 
+@pytest.mark.slow
 def test_fixed_point_drive_network_shares_the_task_networks_integers():
     import warnings
 

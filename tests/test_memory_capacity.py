@@ -33,6 +33,7 @@ def test_delay_line_has_mc_n_minus_one(n_units):
     assert r.n_train + r.n_test == 3000 - 20
 
 
+@pytest.mark.slow
 def test_random_state_has_no_memory_after_chance_correction():
     u = mc_input(3000, seed=2)
     states = np.random.default_rng(9).normal(size=(3000, 200))
@@ -59,6 +60,7 @@ def test_nearly_constant_feature_cannot_blow_up_the_readout():
     assert r.mc > 3.5
 
 
+@pytest.mark.slow
 def test_echo_state_network_reference():
     # A 100-unit tanh ESN (spectral radius 0.9, small input): MC well above 5, below N.
     rng = np.random.default_rng(0)

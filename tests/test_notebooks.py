@@ -111,6 +111,7 @@ def shared_out(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("notebook_out")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", _params(_run_marks))
 def test_notebook_runs_in_fast_mode(path: Path, kernel_dirs: list[str], shared_out: Path, tmp_path: Path):
     from jupyter_client import KernelManager

@@ -21,6 +21,7 @@ def test_help_lists_the_options(capsys):
         assert option in text
 
 
+@pytest.mark.slow
 def test_json_output_is_one_object_with_the_results(capsys, tmp_path):
     code = main(["optimize", *SYN, "--budget", "4", "--reeval-seeds", "2", "--out", str(tmp_path), "--json",
                  "--no-figures", "--param", "populations.exc.tau_m.mean=0.005:0.1", "--log",
@@ -69,6 +70,7 @@ def test_bad_input_exits_2_with_a_named_parameter(capsys, tmp_path):
     assert code == 2 and "profile" in json.loads(capsys.readouterr().out)["message"]
 
 
+@pytest.mark.slow
 def test_no_feasible_trial_exits_1(capsys, tmp_path):
     code = main(["optimize", *SYN, "--budget", "3", "--reeval-seeds", "0", "--out", str(tmp_path), "--json",
                  "--no-figures", "--param", "populations.exc.tau_m.cv=0:1.5", "--constraint", "accuracy>=1.5"])

@@ -57,6 +57,7 @@ def test_the_floor_is_added_to_objectives_a_silent_network_improves_only():
     assert floor.with_threshold(1.5).violation({"mc": 1.0}) == pytest.approx(0.5)
 
 
+@pytest.mark.slow
 def test_without_the_floor_silence_wins_and_with_it_it_cannot(design, tmp_path):
     loose = optimize(_config(design, tmp_path / "loose", [f"{CV}=0:1.5"], mc_floor=False, budget=8), silence_wins)
     floor_value = silence_wins(design | {"populations": {"exc": {"tau_m": 0.02}}})["mc"]  # the MRSNN: cv 0
@@ -70,6 +71,7 @@ def test_without_the_floor_silence_wins_and_with_it_it_cannot(design, tmp_path):
     assert strict.mc_check["against"] == "mrsnn"
 
 
+@pytest.mark.slow
 def test_the_mrsnn_gets_the_same_budget_over_its_homogeneous_parameters(design, tmp_path):
     config = _config(design, tmp_path, [f"{MEAN}=0.005:0.1:log", f"{CV}=0:1.5", "stdp.exc->exc.tau_plus.cv=0:1.5"])
     assert homogeneous_space(config.space).names == (MEAN,)
@@ -99,6 +101,7 @@ def test_the_mrsnn_gets_the_same_budget_over_its_homogeneous_parameters(design, 
     assert "MRSNN study (homogeneous parameters, same budget)" in md
 
 
+@pytest.mark.slow
 def test_the_mc_activity_front_is_reported_as_table_and_figure(design, tmp_path):
     config = _config(design, tmp_path, [f"{MEAN}=0.005:0.1:log", f"{CV}=0:1.5"], budget=8, reeval_seeds=0,
                      tune_mrsnn=False)

@@ -29,6 +29,7 @@ def _regret(sampler, budget: int = 18) -> float:
     return study.best_value - BRANIN_MIN
 
 
+@pytest.mark.slow
 def test_gp_finds_the_optimum_better_than_random_on_the_same_budget():
     seeds = (0, 1, 2)
     gp = [_regret(SklearnGPSampler(SPACE, seed=s, n_startup_trials=5)) for s in seeds]
@@ -38,6 +39,7 @@ def test_gp_finds_the_optimum_better_than_random_on_the_same_budget():
     assert np.median(gp) < 0.5
 
 
+@pytest.mark.slow
 def test_same_seed_same_proposals_and_startup_is_sobol():
     def params(seed):
         study = optuna.create_study(sampler=SklearnGPSampler(SPACE, seed=seed, n_startup_trials=4))
@@ -52,6 +54,7 @@ def test_same_seed_same_proposals_and_startup_is_sobol():
     assert a != c
 
 
+@pytest.mark.slow
 def test_constrained_search_prefers_the_feasible_region():
     # minimise x^2 + y^2 subject to x >= 2 (c = 2 - x <= 0): optimum at (2, 0), value 4
     space = {"x": FloatDistribution(-5.0, 5.0), "y": FloatDistribution(-5.0, 5.0)}

@@ -60,6 +60,7 @@ def _unique_params(trials):
     return len(keys) == len(set(keys))
 
 
+@pytest.mark.slow
 def test_resume_reaches_the_budget_exactly_and_keeps_earlier_trials(design, tmp_path):
     first = optimize(_config(design, tmp_path, budget=5), evaluate)
     assert first.trials["complete"] == 5
@@ -98,6 +99,7 @@ class _InterruptAt:
         return evaluate(design, task, **kw)
 
 
+@pytest.mark.slow
 def test_ctrl_c_requeues_the_running_trial_and_resume_loses_nothing(design, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         optimize(_config(design, tmp_path, budget=6), _InterruptAt(4))
@@ -114,6 +116,7 @@ def test_ctrl_c_requeues_the_running_trial_and_resume_loses_nothing(design, tmp_
     assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
 
 
+@pytest.mark.slow
 def test_kill_minus_9_then_resume_retries_the_dead_workers_trial(design, tmp_path):
     out = tmp_path / "killed"
     # the third evaluation hangs, so a trial is certainly RUNNING when the worker is killed
@@ -162,6 +165,7 @@ def test_kill_minus_9_then_resume_retries_the_dead_workers_trial(design, tmp_pat
     assert _unique_params(done)
 
 
+@pytest.mark.slow
 def test_constraints_are_respected_by_the_reported_best(design, tmp_path):
     # high E comes with high memory capacity, so a ceiling on MC makes the constraint bind
     config = _config(design, tmp_path, budget=12, constraints=["mc<=5"], n_startup=5)
@@ -177,6 +181,7 @@ def test_constraints_are_respected_by_the_reported_best(design, tmp_path):
     assert best["values"]["efficiency"] == max(t.values[0] for t in feasible)
 
 
+@pytest.mark.slow
 def test_pareto_front_is_non_dominated_and_covers_every_trial(design, tmp_path):
     config = _config(design, tmp_path, budget=12, objectives="task,spikes", n_startup=4)
     result = optimize(config, evaluate)
@@ -194,6 +199,7 @@ def test_pareto_front_is_non_dominated_and_covers_every_trial(design, tmp_path):
         assert load_spec(p["design_file"]).name.startswith("hrsnn_pareto_")
 
 
+@pytest.mark.slow
 def test_best_design_file_loads_and_holds_the_best_parameters(design, tmp_path):
     config = _config(design, tmp_path, budget=5, reeval_seeds=2, figures=True)
     result = optimize(config, evaluate)
@@ -221,6 +227,7 @@ def test_best_design_file_loads_and_holds_the_best_parameters(design, tmp_path):
     assert read_json(tmp_path / "result.json")["best"]["trial"] == result.best["trial"]
 
 
+@pytest.mark.slow
 def test_a_design_the_evaluator_rejects_fails_its_trial_only(design, tmp_path):
     from hrsnn_hw.optimize.synthetic import evaluate_failing
     config = _config(design, tmp_path, budget=8, n_startup=6,

@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import optuna
+import pytest
 
 from hrsnn_hw.io import read_json
 from hrsnn_hw.reference import REFERENCE_DIR
@@ -14,6 +15,7 @@ from hrsnn_hw.optimize import make_config, open_storage, run_search, space_from_
 REF = REFERENCE_DIR
 
 
+@pytest.mark.slow
 def test_two_spawned_workers_share_one_study(tmp_path):
     config = make_config(read_json(REF / "hrsnn.json"),
                          space_from_cli(["populations.exc.tau_m.mean=0.005:0.1:log", "populations.exc.tau_m.cv=0:1.5"]),
@@ -32,6 +34,7 @@ def test_two_spawned_workers_share_one_study(tmp_path):
     assert len(workers) == 2, workers  # both processes really evaluated trials
 
 
+@pytest.mark.slow
 def test_workers_take_a_module_level_callable_by_name_and_refuse_a_lambda(tmp_path):
     import pytest
 

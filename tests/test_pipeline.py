@@ -11,6 +11,8 @@ import pytest
 from hrsnn_hw.pipeline import Pipeline, PipelineConfig
 
 ROOT = Path(__file__).resolve().parent.parent
+# every test reads one quick run of the whole pipeline (Brian2 training, Lava, energy): minutes
+pytestmark = [pytest.mark.slow, pytest.mark.brian2, pytest.mark.lava]
 
 
 @pytest.fixture(scope="module")

@@ -320,6 +320,7 @@ def test_dequantize_gives_the_effective_float_network(hrsnn, hrsnn_q):
 
 
 # --- report -------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_report_json_round_trip_text_and_plot(hrsnn, tmp_path):
     spec = small(tau_m=[0.005, 0.01, 20.0, 0.04, 0.08, 0.16])  # with a warning and an infinite error
     _, report, _ = quantize_quiet(spec)
@@ -339,6 +340,7 @@ def test_report_json_round_trip_text_and_plot(hrsnn, tmp_path):
 
 
 # --- sweep --------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_sweep_drives_evaluate_over_the_grid(hrsnn, tmp_path):
     tau = hrsnn.neuron_param("tau_m")
     calls = []

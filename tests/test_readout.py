@@ -42,6 +42,7 @@ def test_ridge_regularises_pure_noise_and_handles_silent_features():
     assert np.all(np.isfinite(m.predict(x)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", [RidgeClassifierReadout, LogisticReadout])
 def test_classifiers_separate_blobs(cls):
     x, y = _blobs(60)
@@ -53,6 +54,7 @@ def test_classifiers_separate_blobs(cls):
     assert np.array_equal(pred, cls().fit(x[train], y[train]).predict(x[~train]))  # deterministic
 
 
+@pytest.mark.slow
 def test_evaluate_classification_reports():
     x, y = _blobs(30, n_classes=4, sep=1.0, seed=3)
     rng = np.random.default_rng(4)

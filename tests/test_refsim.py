@@ -124,6 +124,7 @@ def batch():
     return spec, x, lengths
 
 
+@pytest.mark.slow
 def test_batched_equals_per_sample_and_is_deterministic(batch):
     spec, x, lengths = batch
     full = simulate(spec, x, lengths, config=SimulatorConfig(max_batch=2), record_states=True)
@@ -141,6 +142,7 @@ def test_batched_equals_per_sample_and_is_deterministic(batch):
         assert not full.spikes[b, lengths[b]:].any()
 
 
+@pytest.mark.slow
 def test_plasticity_flag_runs_sequentially_and_keeps_shape(batch):
     spec, x, lengths = batch
     rec = simulate(spec, x, lengths, plasticity=True)
@@ -160,6 +162,7 @@ def trained():
     return spec, x, lengths, train(spec, x, lengths, epochs=2, seed=7)
 
 
+@pytest.mark.slow
 def test_train_changes_only_plastic_weights_within_bounds(trained):
     spec, x, lengths, tn = trained
     rule = spec.stdp_rule("exc->exc")
@@ -180,6 +183,7 @@ def test_train_changes_only_plastic_weights_within_bounds(trained):
     assert tn.provenance["backend"] == "brian2" and tn.provenance["seed"] == 7
 
 
+@pytest.mark.slow
 def test_train_is_reproducible_and_seed_sets_the_order(trained):
     spec, x, lengths, tn = trained
     again = train(spec, x, lengths, epochs=2, seed=7)
@@ -221,6 +225,7 @@ def test_brian2_failures_become_backend_errors_and_state_is_restored(monkeypatch
     assert brian2.prefs["codegen.target"] == target_before
 
 
+@pytest.mark.slow
 def test_cpp_standalone_matches_numpy_bit_for_bit(tmp_path):
     spec = load_spec(REFERENCE, n_input=6, seed=4)
     rng = np.random.default_rng(3)

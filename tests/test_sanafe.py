@@ -65,6 +65,7 @@ CASES = [  # seed, neurons, inputs, recurrent density, neurons per core (None: p
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed,n,m,p_rec,per_core,steps", CASES)
 def test_integrate_and_fire_network_agrees_with_sanafe_term_by_term(seed, n, m, p_rec, per_core, steps):
     from hrsnn_hw.golden import simulate
@@ -88,6 +89,7 @@ def test_integrate_and_fire_network_agrees_with_sanafe_term_by_term(seed, n, m, 
     assert lower.mean("neuron_updates_active") < counts.mean("neuron_updates_active")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sanafe_dynamics_on_a_quantized_design_agree_term_by_term(seed):
     """A design sampled and quantized by the project, simulated by SANA-FE's own float LIF; we count its output."""
@@ -113,6 +115,7 @@ def test_sanafe_dynamics_on_a_quantized_design_agree_term_by_term(seed):
     assert placement.n_tiles >= 2
 
 
+@pytest.mark.slow
 def test_detailed_timing_is_close_to_the_compute_bound_model():
     """SANA-FE's detailed scheduler (message flow on the mesh) against our compute-bound step time."""
     prof = load_profile("loihi1_sanafe")

@@ -19,6 +19,7 @@ def test_bootstrap_interval_is_deterministic_and_holds_the_mean():
     assert wider.low <= a.low and wider.high >= a.high
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [5, 10])
 def test_bootstrap_interval_covers_the_true_mean_near_its_level_with_few_seeds(n):
     rng = np.random.default_rng(7)

@@ -77,6 +77,7 @@ def test_pair_changes_match_the_trace_formula_per_synapse():
     assert change[0] > 0 and change[1] < 0 and change[2] > 0
 
 
+@pytest.mark.slow
 def test_trace_sums_over_earlier_pre_spikes_and_post_spikes():
     # Two pre spikes then one post spike: x = exp(-d1/tau) + exp(-d2/tau) at the post spike.
     spec = pair_network([0.001], [1e-4], [1e-4], [0.02], [0.02])

@@ -49,6 +49,7 @@ def test_small_bundled_sets(name, n_tr, n_te, c, k, t):
     assert task.x_train.shape[1] == t and np.all(task.len_test == t)
 
 
+@pytest.mark.slow
 def test_quick_subset_is_small_stratified_and_deterministic(jv):
     q1 = ds.load_task("japanese_vowels", quick=True)
     q2 = ds.subset_task(jv, 60, 60)
@@ -97,6 +98,7 @@ def test_mackey_glass_sampling_interval_is_consistent():
     np.testing.assert_allclose(b, a[1::2], rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_lorenz_attractor_statistics():
     s = ds.lorenz63(10000)  # 200 time units after the transient
     x, y, z = s.T

@@ -6,6 +6,7 @@ shapes and determinism of the task code, not the network.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from hrsnn_hw.encoding import encode
 from hrsnn_hw.records import SpikeRecord
@@ -27,6 +28,7 @@ def _classification_run():
     return task, evaluate_classification(feats[0], task.y_train, feats[1], task.y_test)
 
 
+@pytest.mark.slow
 def test_quick_classification_pipeline_beats_chance_and_is_reproducible():
     task, r1 = _classification_run()
     _, r2 = _classification_run()

@@ -74,6 +74,7 @@ def test_prediction_tasks_keep_a_relative_nrmse_tolerance(net):
     assert ok.ok and not bad.ok and "15 %" in bad.rungs[0].tolerance
 
 
+@pytest.mark.slow
 def test_rung5_fails_a_damaged_deployment_of_a_real_task():
     # a real quick task, both networks on the golden model: the "deployed" one lost its input synapses
     from hrsnn_hw.backends import simulator

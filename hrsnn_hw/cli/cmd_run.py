@@ -101,29 +101,36 @@ def run_pipeline_command(args: argparse.Namespace, until: str) -> dict:
             bar.close()
         root.removeHandler(handler)
         handler.close()
-    summary["_text"] = summary_text(summary)
-    failed = [n for n, d in summary["designs"].items() if d.get("verify") and not d["verify"]["ok"]]
+    summary["_text"] = summary_text(pipe, summary)
+    failed = [n for n in pipe.designs if f"verify-{n}" in pipe.cache.results and not pipe.verify(n).ok]
     if failed:
         raise CheckFailed(summary, f"verification failed for {', '.join(failed)} (see the report)")
     return summary
 
 
-def summary_text(summary: dict) -> str:
+def summary_text(pipe, summary: dict) -> str:
+    """The terminal summary of a finished run, read from the stages' artifacts (Measurement,
+    VerificationReport) of ``pipe``; ``summary`` adds the report path, cache and wall time."""
+    done = pipe.cache.results
     lines = []
-    for name, d in summary["designs"].items():
-        f, x = d.get("float"), d.get("fixed")
-        if f:
-            lines.append(f"{name:>8} float: MC {f['mc']:.3f}  activity {f['activity']:.4f}  E {f['efficiency']:.2f}  "
-                         f"{f['task_metric_name']} {f['task_metric']:.4f}")
-        if x:
-            lines.append(f"{'':>8} fixed: MC {x['mc']:.3f}  activity {x['activity']:.4f}  E {x['efficiency']:.2f}  "
-                         f"{x['task_metric_name']} {x['task_metric']:.4f}  spikes/inference {x['spikes_per_inference']:.1f}")
-        if d.get("verify"):
-            lines.append(f"{'':>8} verification: {'PASS' if d['verify']['ok'] else 'FAIL'}")
-            for r in d["verify"]["rungs"]:
-                lines.append(f"{'':>10} rung {r['rung']}  {r['verdict']:<4}  {r['pair'][:58]:<58}  {r['value']}")
-                if r.get("first_divergence"):
-                    lines.append(f"{'':>16} first divergence: {r['first_divergence']}")
+    for name in pipe.designs:
+        for stage, label in (("float", "float"), ("fixed", "fixed")):
+            if f"{stage}-{name}" not in done:
+                continue
+            m = pipe.float_metrics(name) if stage == "float" else pipe.fixed_metrics(name)
+            head = f"{name:>8}" if stage == "float" else f"{'':>8}"
+            line = (f"{head} {label}: MC {m.mc:.3f}  activity {m.activity:.4f}  E {m.efficiency:.2f}  "
+                    f"{m.task.metric_name} {m.task.metric:.4f}")
+            if stage == "fixed":
+                line += f"  spikes/inference {m.task.spikes_per_inference:.1f}"
+            lines.append(line)
+        if f"verify-{name}" in done:
+            report = pipe.verify(name)
+            lines.append(f"{'':>8} verification: {'PASS' if report.ok else 'FAIL'}")
+            for r in report.rungs:
+                lines.append(f"{'':>10} rung {r.rung}  {r.verdict:<4}  {r.pair[:58]:<58}  {r.value}")
+                if r.first_divergence:
+                    lines.append(f"{'':>16} first divergence: {r.first_divergence}")
     if summary.get("report"):
         lines.append(f"report: {summary['report']}")
     skipped = [k for k, v in summary.get("stages", {}).items() if v["skipped"]]

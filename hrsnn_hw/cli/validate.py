@@ -74,14 +74,6 @@ def positive_float(text: str) -> float:
     return value
 
 
-def nonneg_float(text: str) -> float:
-    """A finite number >= 0."""
-    value = _float(text)
-    if value < 0:
-        raise _type_error("must not be negative", text, "[0, inf)")
-    return value
-
-
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 2**30, "b": 1, "k": 1e3, "kb": 1e3, "kib": 2**10, "m": 1e6, "mb": 1e6, "mib": 2**20,
           "g": 1e9, "gb": 1e9, "gib": 2**30, "t": 1e12, "tb": 1e12, "tib": 2**40}
@@ -322,18 +314,6 @@ def check_same_network(qnet: Any, record: Any, pair: str) -> None:
     if problems:
         raise DataError("the record does not belong to this network", parameter=pair, value="; ".join(problems),
                         hint="give each --qnet with the --record of its own run, in the same order")
-
-
-def split_list(text: str | None) -> list[str]:
-    """Comma-separated items without blanks."""
-    return [s.strip() for s in str(text or "").split(",") if s.strip()]
-
-
-def require(condition: bool, message: str, *, parameter: str, value: Any = None, allowed: str | None = None,
-            hint: str | None = None) -> None:
-    """Raise :class:`DataError` unless ``condition``."""
-    if not condition:
-        raise DataError(message, parameter=parameter, value=value, allowed=allowed, hint=hint)
 
 
 

@@ -38,13 +38,13 @@ def si_scale(x: float) -> tuple[float, str]:
     return _PREFIXES[-1]
 
 
-def format_joules(x: float | None, digits: int = 3) -> str:
-    """``1.23 uJ`` style: ``digits`` significant digits with an SI prefix ("-" for None or NaN).
+def format_joules(x: float | None, digits: int = 3, missing: str = "-") -> str:
+    """``1.23 uJ`` style: ``digits`` significant digits with an SI prefix (``missing`` for None or NaN).
 
     The one joule formatter of the package (tables, reports, README, notebooks).
     """
     if x is None or not np.isfinite(x):
-        return "-"
+        return missing
     if x == 0:
         return "0 J"
     scale, prefix = si_scale(x)

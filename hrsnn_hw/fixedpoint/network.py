@@ -304,6 +304,3 @@ class QuantizedNetwork:
     def n_synapses(self) -> int:
         """Stored synapses over all projections."""
         return int(sum(p.n_synapses for p in self.projections))
-
-    def projections_from(self, source: str) -> tuple[QuantizedProjection, ...]:
-        return tuple(p for p in self.projections if p.source == source)

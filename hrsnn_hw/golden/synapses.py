@@ -276,10 +276,6 @@ class SynapseSet:
             arr.setflags(write=False)
 
     @property
-    def n_parts(self) -> int:
-        return int(self.part_exp.shape[0])
-
-    @property
     def n_groups(self) -> int:
         return len(self.groups)
 

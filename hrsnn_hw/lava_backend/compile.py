@@ -120,11 +120,6 @@ def _connection(group: SynapseGroup, fidelity: str, kind: str, num_message_bits:
                num_message_bits=num_message_bits)
 
 
-def _dense(group: SynapseGroup, n_post: int, n_pre: int, fidelity: str):
-    """A Lava ``Dense`` for a synapse group (binary spikes): see :func:`_connection`."""
-    return _connection(group, fidelity, "dense", 0)
-
-
 def _check_raster(qnet, input_raster: np.ndarray | None, num_steps: int) -> np.ndarray | None:
     if input_raster is None:
         return None

@@ -56,22 +56,6 @@ class Connectivity:
     def n_synapses(self) -> int:
         return int(self.synapses.sum(dtype=np.int64))
 
-    @property
-    def sources_per_neuron(self) -> np.ndarray:
-        """Distinct presynaptic sources of each neuron, shape (N,)."""
-        return np.diff(self.connected.indptr).astype(np.int64)
-
-    def sources_of(self, post: int) -> np.ndarray:
-        """Distinct sources (global source indices, ascending) of neuron ``post``."""
-        return self.connected.indices[self.connected.indptr[post]:self.connected.indptr[post + 1]]
-
-    def fan_out_to_cores(self, neuron_core: np.ndarray, n_cores: int) -> np.ndarray:
-        """Synapses from each source into each core, shape (N + M, n_cores) (dense; cores are few)."""
-        onehot = scipy.sparse.csr_matrix((np.ones(self.n_neurons, np.int64),
-                                          (np.arange(self.n_neurons), np.asarray(neuron_core, np.int64))),
-                                         shape=(self.n_neurons, n_cores))
-        return np.asarray((self.synapses.T.astype(np.int64) @ onehot).toarray())
-
 
 def connectivity(qnet: QuantizedNetwork) -> Connectivity:
     """Count the stored synapses of every projection of ``qnet`` (O(synapses))."""

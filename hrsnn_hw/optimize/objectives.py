@@ -211,9 +211,6 @@ class Constraint:
             return math.inf
         return self.threshold - float(v) if self.op == ">=" else float(v) - self.threshold
 
-    def satisfied(self, metrics: Mapping[str, Any]) -> bool:
-        return self.violation(metrics) <= 0.0
-
 
 def parse_constraint(text: str, task_metric: TaskMetric | None, profile: str | None) -> Constraint:
     """Parse ``"accuracy>=0.8"`` / ``"nrmse<=0.3"`` / ``"spikes<=5000"``."""

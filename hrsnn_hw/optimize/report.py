@@ -21,6 +21,16 @@ def _cell(summary: Mapping[str, Any] | None, fmt: str) -> str:
     return f"{summary['mean']:{fmt}}"
 
 
+def _joules_cell(summary: Mapping[str, Any] | None) -> str:
+    """:func:`_cell` of an energy in joules, through the package's one joule formatter."""
+    from ..energy import format_joules
+    if not summary or summary.get("mean") is None:
+        return "n/a"
+    if summary.get("n", 0) > 1:
+        return f"{format_joules(summary['mean'])} ± {format_joules(summary['std'])}"
+    return format_joules(summary["mean"])
+
+
 def _effect(entry: Mapping[str, Any] | None) -> str:
     eff = (entry or {}).get("effect")
     if not eff:
@@ -42,7 +52,7 @@ def comparison_table(reeval: Mapping[str, Any], config: StudyConfig, *, mc_check
     has_energy = any((d.get("energy_per_inference_J") or {}).get("mean") is not None for d in designs.values())
     head = ["design", "E = MC/activity", "MC", "activity (spikes/neuron/step)", f"{metric_name} ({config.task})"]
     if has_energy:
-        head.append(f"energy/inference (J, {config.profile})")
+        head.append(f"energy/inference ({config.profile})")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key in ORDER:
         if key not in designs:
@@ -51,7 +61,7 @@ def comparison_table(reeval: Mapping[str, Any], config: StudyConfig, *, mc_check
         row = [LABELS[key], _cell(d.get("efficiency"), ".4g"), _cell(d.get("mc"), ".3g"), _cell(d.get("activity"), ".4g"),
                _cell(d.get("task_metric"), ".3f")]
         if has_energy:
-            row.append(_cell(d.get("energy_per_inference_J"), ".3g"))
+            row.append(_joules_cell(d.get("energy_per_inference_J")))
         lines.append("| " + " | ".join(row) + " |")
     n = len(reeval.get("seeds", []))
     lines.append("")

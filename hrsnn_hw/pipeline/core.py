@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from ..errors import DataError
-from ..experiment import (ExperimentConfig, PreparedTask, make_spec, measure, measure_with_records, prepare_task,
-                          train_spec)
+from ..experiment import (ExperimentConfig, Measurement, PreparedTask, make_spec, measure, measure_with_records,
+                          prepare_task, train_spec)
 from ..io import write_json_atomic, write_text_atomic
 from ..profiles import available_profiles, load_profile
 from ..records import SpikeRecord
@@ -35,6 +35,7 @@ from ..io import safe_filename
 from .cache import StageCache, file_digest, package_digest, stage_key
 
 if TYPE_CHECKING:
+    from ..quantize import QuantizationReport
     from ..verify import VerificationReport
 
 log = logging.getLogger("hrsnn_hw.pipeline")
@@ -213,7 +214,10 @@ class Pipeline:
         self._memo[("train", name)] = trained
         return trained
 
-    def _measure_stage(self, stage: str, name: str, simulator_factory: Callable[[], Any]) -> dict:
+    def _measure_stage(self, stage: str, name: str, simulator_factory: Callable[[], Any]) -> Measurement:
+        if (stage, name) in self._memo:
+            return self._memo[(stage, name)]
+
         def produce(d: Path) -> dict:
             measurement, records = measure_with_records(simulator_factory(), self.prepared, self.config.seed)
             records.test.save(d / "test_record.npz")
@@ -224,13 +228,29 @@ class Pipeline:
             return summary
         res = self.cache.run(f"{stage}-{name}", self._key(stage, name), produce,
                              ("metrics.json", "measurement.npz", "test_record.npz", "mc_record.npz"))
-        return res.summary
+        measurement = Measurement.load(res.directory / "measurement.npz")
+        self._memo[(stage, name)] = measurement
+        return measurement
 
-    def float_metrics(self, name: str) -> dict:
-        """MC, activity, E and task metric of the trained float network (Brian2)."""
+    def float_metrics(self, name: str) -> Measurement:
+        """MC, activity, E and task metric of the trained float network (Brian2).
+
+        Returns
+        -------
+        Measurement
+            Loaded from the stage's ``measurement.npz`` (``metrics.json`` holds its summary).
+        """
         from ..experiment import brian2_simulator
         trained = self.train(name)
         return self._measure_stage("float", name, lambda: brian2_simulator(trained.spec, self.exp.target))
+
+    def test_record(self, name: str, stage: str = "fixed") -> SpikeRecord:
+        """The test-split spike record a measurement stage (``"float"`` or ``"fixed"``) was computed from."""
+        if stage not in ("float", "fixed"):
+            raise DataError("no test record for this stage", parameter="stage", value=stage,
+                            allowed="'float' or 'fixed'")
+        (self.float_metrics if stage == "float" else self.fixed_metrics)(name)
+        return SpikeRecord.load(self.cache.results[f"{stage}-{name}"].directory / "test_record.npz")
 
     def quantize(self, name: str):
         """Fixed point for the deployment profile; artifacts ``qnet.npz`` and the quantization report."""
@@ -252,8 +272,20 @@ class Pipeline:
         self._memo[("quantize", name)] = qnet
         return qnet
 
-    def fixed_metrics(self, name: str) -> dict:
-        """The same measurements on the quantized network, run by the golden model."""
+    def quantization_report(self, name: str) -> "QuantizationReport":
+        """What quantizing ``name`` for the deployment profile decided and lost (the quantize stage's report)."""
+        from ..quantize import QuantizationReport
+        self.quantize(name)
+        return QuantizationReport.load(self.cache.results[f"quantize-{name}"].directory / "quantization.json")
+
+    def fixed_metrics(self, name: str) -> Measurement:
+        """The same measurements on the quantized network, run by the golden model.
+
+        Returns
+        -------
+        Measurement
+            Loaded from the stage's ``measurement.npz``.
+        """
         from ..experiment import golden_simulator
         qnet = self.quantize(name)
         spec = self.train(name).spec
@@ -300,11 +332,11 @@ class Pipeline:
             n = min(self.config.n_rate, test.n_samples)
             lr = test.sample_lengths[:n]
             where = f"Brian2 vs golden model, {test.n_samples} test samples"
-            if float_m["task_metric_name"] == "accuracy":
-                task = TaskPredictions.classification(self.prepared.task.y_test, float_m["y_pred"], fixed_m["y_pred"],
-                                                      where=where)
+            if float_m.task.metric_name == "accuracy":
+                task = TaskPredictions.classification(self.prepared.task.y_test, float_m.task.y_pred,
+                                                      fixed_m.task.y_pred, where=where)
             else:
-                task = TaskPredictions.prediction(float_m["task_metric"], fixed_m["task_metric"], where=where)
+                task = TaskPredictions.prediction(float_m.task.metric, fixed_m.task.metric, where=where)
             report = verify(qnet, x, lengths, reference=trained, rate_inputs=(test.spikes[:n, : int(lr.max())], lr),
                             task=task, records={"lava": lava_record}, brian2_target=self.exp.target,
                             provenance={"design": name, "profile": self.config.profile})
@@ -323,13 +355,13 @@ class Pipeline:
         for n in self.designs:
             fixed = self.fixed_metrics(n)
             qnet = self.quantize(n)
-            record = SpikeRecord.load(self.out / f"fixed-{n}" / "test_record.npz")
+            record = self.test_record(n, "fixed")
             active = getattr(record, "active", None)
             if active is None and record.v is None:
                 # The record holds no states: re-run the golden model for the state term of the rule.
                 active = active_raster(qnet, record.input_spikes, record.sample_lengths)
             runs.append(DesignRun(name=n, network=qnet, record=record, active=active,
-                                  task={"name": fixed["task_metric_name"], "value": fixed["task_metric"]}))
+                                  task={"name": fixed.task.metric_name, "value": fixed.task.metric}))
         n_units = runs[0].network.n_neurons if runs else 200
         baseline = train_esn(self.prepared.task, n_units=n_units, seed=self.config.seed, n_bins=self.exp.n_bins,
                              readout=self.exp.readout)
@@ -404,7 +436,7 @@ class Pipeline:
                     progress(f"{stage}-{name}")
                 result = fn()
                 if stage in ("float", "fixed"):
-                    entry[stage] = {k: v for k, v in result.items() if k not in ("y_pred",)}
+                    entry[stage] = {k: v for k, v in result.summary().items() if k not in ("y_pred",)}
                 elif stage == "verify":
                     entry["verify"] = result.summary()
             summary["designs"][name] = entry

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from ..energy import format_joules
 from ..errors import ArtifactError
 from ..io import write_text_atomic
 from ..plotting import pyplot, save_figure
-from ..records import SpikeRecord
 
 
 def _fmt(x: Any, digits: int = 4) -> str:
@@ -23,11 +23,6 @@ def _fmt(x: Any, digits: int = 4) -> str:
             return f"{x:.3e}"
         return f"{x:.{digits}g}"
     return str(x)
-
-
-def _energy_text(joules: float | None) -> str:
-    from ..energy import format_joules
-    return "n/a" if joules is None or not np.isfinite(joules) else format_joules(joules)
 
 
 def design_figure(pipe, path: Path) -> Path:
@@ -72,8 +67,8 @@ def training_figure(pipe, path: Path) -> Path:
 
 def raster_figure(pipe, name: str, path: Path) -> Path:
     plt = pyplot()
-    fl = SpikeRecord.load(pipe.out / f"float-{name}" / "test_record.npz")
-    fx = SpikeRecord.load(pipe.out / f"fixed-{name}" / "test_record.npz")
+    fl = pipe.test_record(name, "float")
+    fx = pipe.test_record(name, "fixed")
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
     for ax, rec, title in ((axes[0], fl, "Brian2 float"), (axes[1], fx, "fixed point (golden = Lava)")):
         n = int(rec.sample_lengths[0])
@@ -150,34 +145,47 @@ def write_report(pipe, summary: dict) -> Path:
     training_figure(pipe, d / "training.png")
     for n in names:
         raster_figure(pipe, n, d / f"raster-{n}.png")
-    energy = summary.get("energy", {})
-    rows = energy.get("rows", [])
+    stages = summary.get("stages", {})
+    table = pipe.energy() if "energy" in stages else None
 
     def energy_on(name: str, profile: str) -> dict | None:
-        for r in rows:
-            if r["design"] == name and r["profile"] == profile and not r.get("error"):
+        for r in table.rows if table is not None else ():
+            if r.get("design") == name and r.get("profile") == profile and not r.get("error"):
                 return r
         return None
+
+    def measured(name: str, stage: str):
+        """The stage's Measurement, when this run reached it."""
+        if f"{stage}-{name}" not in stages:
+            return None
+        return pipe.float_metrics(name) if stage == "float" else pipe.fixed_metrics(name)
+
+    def verified(name: str):
+        return pipe.verify(name) if f"verify-{name}" in stages else None
     md = [f"# hrsnn_hw run report: {', '.join(names)} on `{cfg.task}`", "",
           f"Design `{cfg.design}` (baseline: {cfg.baseline or 'none'}), deployment profile `{cfg.profile}`, "
           f"seed {cfg.seed}{', quick mode' if cfg.quick else ''}. Every number below was computed by this run "
           f"(`summary.json` holds them all).", "",
           "## Summary", ""]
-    fm = lambda n, s: summary["designs"][n].get(s, {})  # noqa: E731
-    metric = fm(names[0], "float").get("task_metric_name", "task metric")
+    first = measured(names[0], "float")
+    metric = first.task.metric_name if first is not None else "task metric"
     md.append(f"| design | MC (float) | activity (float) | E (float) | {metric} (float) | MC (fixed) | activity "
               f"(fixed) | E (fixed) | {metric} (fixed) | spikes/inference (fixed) | energy/inference on {cfg.profile} "
               "[band] | verification |")
     md.append("|---" * 12 + "|")
     for n in names:
-        f, x = fm(n, "float"), fm(n, "fixed")
+        cells = []
+        for stage in ("float", "fixed"):
+            m = measured(n, stage)
+            cells += ([m.mc, m.activity, m.efficiency, m.task.metric] if m is not None else [None] * 4)
+        x = measured(n, "fixed")
+        cells.append(x.task.spikes_per_inference if x is not None else None)
         e = energy_on(n, cfg.profile)
-        e_text = f"{_energy_text(e['total'])} [{_energy_text(e['low'])} - {_energy_text(e['high'])}]" if e else "n/a"
-        ver = summary["designs"][n].get("verify", {})
-        md.append(f"| {n} | {_fmt(f.get('mc'))} | {_fmt(f.get('activity'))} | {_fmt(f.get('efficiency'))} | "
-                  f"{_fmt(f.get('task_metric'))} | {_fmt(x.get('mc'))} | {_fmt(x.get('activity'))} | "
-                  f"{_fmt(x.get('efficiency'))} | {_fmt(x.get('task_metric'))} | {_fmt(x.get('spikes_per_inference'))} | "
-                  f"{e_text} | {'PASS' if ver.get('ok') else ('FAIL' if ver else 'n/a')} |")
+        e_text = (f"{format_joules(e.get('total_j'), missing='n/a')} [{format_joules(e.get('total_low_j'), missing='n/a')}"
+                  f" - {format_joules(e.get('total_high_j'), missing='n/a')}]" if e else "n/a")
+        ver = verified(n)
+        md.append(f"| {n} | " + " | ".join(_fmt(c) for c in cells) +
+                  f" | {e_text} | {'n/a' if ver is None else ('PASS' if ver.ok else 'FAIL')} |")
     md += ["", "MC: memory capacity (sum over delays 1..K of held-out squared correlations minus their chance "
            "level on shuffled targets); activity: spikes per neuron per "
            "step during the MC drive; E = MC / activity. Fixed: the quantized network run by the golden model "
@@ -187,12 +195,13 @@ def write_report(pipe, summary: dict) -> Path:
            "CV of ISI (median) |", "|---|---|---|---|---|---|---|---|---|"]
     for n in names:
         for stage in ("float", "fixed"):
-            m = fm(n, stage)
-            fr = m.get("firing") or {}
+            m = measured(n, stage)
+            details = m.memory.details if m is not None else {}
+            fr = details.get("firing") or {}
             if not fr:
                 continue
-            md.append(f"| {n} | {stage} | {m.get('mc_protocol', 'n/a')} | {_fmt(m.get('mc'))} | "
-                      f"{_fmt(m.get('mc_traces'))} | {100 * fr['silent_fraction']:.1f} % | "
+            md.append(f"| {n} | {stage} | {details.get('mc_protocol', 'n/a')} | {_fmt(m.mc)} | "
+                      f"{_fmt(details.get('mc_traces'))} | {100 * fr['silent_fraction']:.1f} % | "
                       f"{100 * fr['saturated_fraction']:.1f} % | {_fmt(fr['rate_percentiles'].get('50'))} | "
                       f"{_fmt(fr['cv_isi_median'])} |")
     md += ["", "A reservoir that integrates has few silent neurons, few saturated ones (firing as fast as "
@@ -219,24 +228,22 @@ def write_report(pipe, summary: dict) -> Path:
         md.append("")
     md += ["## Quantization", ""]
     for n in names:
-        qdir = pipe.out / f"quantize-{n}"
-        md += [f"### {n}", "", "```", (qdir / "quantization.txt").read_text().rstrip(), "```", ""]
-        fig = d / f"quantization-{n}.png"
-        fig.write_bytes((qdir / "quantization.png").read_bytes())
+        qreport = pipe.quantization_report(n)
+        md += [f"### {n}", "", "```", qreport.to_text().rstrip(), "```", ""]
+        qreport.plot(d / f"quantization-{n}.png")
         md += [f"![quantization {n}](quantization-{n}.png)", ""]
     md += ["## Mapping and utilisation", ""]
     for n in names:
         md += [f"### {n} on {cfg.profile}", "", "```", _utilization(pipe, n).rstrip(), "```", ""]
     md += ["## Verification ladder", ""]
     for n in names:
-        if summary["designs"][n].get("verify"):
-            md += [f"### {n}", "", pipe.verify(n).to_markdown().rstrip(), ""]
-    if energy:
-        md += ["## Energy per inference", ""]
-        etxt = pipe.out / "energy" / "energy.txt"
-        if etxt.exists():
-            md += ["```", etxt.read_text().rstrip(), "```", ""]
-        (d / "energy.png").write_bytes((pipe.out / "energy" / "energy.png").read_bytes())
+        ver = verified(n)
+        if ver is not None:
+            md += [f"### {n}", "", ver.to_markdown().rstrip(), ""]
+    if table is not None:
+        from ..energy import plot_energy
+        md += ["## Energy per inference", "", "```", table.text.rstrip(), "```", ""]
+        plot_energy(table, d / "energy.png")
         md += ["![energy](energy.png)", ""]
     md += ["## Environment", "", "| item | value |", "|---|---|"]
     for k, v in summary["environment"].items():

@@ -17,3 +17,8 @@ from .sweep import SweepResult, sweep
 __all__ = ["quantize", "dequantize", "effective_neuron_params", "QuantizationPolicy", "QuantizationReport",
            "ParamStats", "NumberFormat", "QuantizedNetwork", "QuantizedProjection",
            "sweep", "SweepResult"]
+
+# `from hrsnn_hw import quantize` gives this subpackage (the import binds it): calling it calls quantize()
+from .. import _make_callable  # noqa: E402
+
+_make_callable(__name__, quantize)

@@ -85,11 +85,6 @@ class ParamStats:
     bits_lost: int | None = None
     exponent: Any = None
 
-    @property
-    def precision_bits(self) -> float:
-        """``-log2(max_rel_err)``: bits of relative precision of the worst value (inf if exact)."""
-        return math.inf if self.max_rel_err == 0 else -math.log2(self.max_rel_err)
-
     @classmethod
     def compute(cls, name: str, unit: str, requested: np.ndarray, effective: np.ndarray, *,
                 rel: np.ndarray | None = None, clipped: np.ndarray | None = None,

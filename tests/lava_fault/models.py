@@ -10,7 +10,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from hrsnn_hw.lava_backend.procs.fault.process import FaultInjector
+from lava_fault.process import FaultInjector
 
 
 @implements(proc=FaultInjector, protocol=LoihiProtocol)
