@@ -232,15 +232,13 @@ def section_sweep(reuse: bool) -> str:
 
 
 def section_capacity(reuse: bool) -> str:
-    # Sizes up to 1,000 (the reference size), not the default's 2,000: the N = 2,000 cells
-    # cost as much as the rest together on this 2-core machine; the command below says so.
-    doc = sh([PY, "-m", "hrsnn_hw", "capacity", "--sizes", "200,500,1000", "--out", "runs/capacity", "--json"],
-             ROOT / "runs/capacity/run.json", reuse)
+    doc = sh([PY, "-m", "hrsnn_hw", "capacity", "--out", "runs/capacity", "--json"], ROOT / "runs/capacity/run.json",
+             reuse)
     FIG.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "runs/capacity/capacity.png", FIG / "capacity.png")
     md = (ROOT / "runs/capacity/capacity.md").read_text().rstrip()
     cfg = doc["config"]
-    out = [f"Made by `hrsnn-hw capacity --sizes 200,500,1000 --out runs/capacity` (sizes {cfg['sizes']}, seeds {cfg['seeds']}, "
+    out = [f"Made by `hrsnn-hw capacity --out runs/capacity` (sizes {cfg['sizes']}, seeds {cfg['seeds']}, "
            f"wall time {doc['wall_time_s']:.0f} s):", "", md, ""]
     het = {s["n_neurons"]: s for s in doc["summary"] if s["arm"] == "het"}
     for arm in ("hom", "het"):
