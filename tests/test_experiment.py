@@ -85,7 +85,10 @@ def test_energy_per_inference_is_priced_when_a_profile_is_given():
 def test_prediction_task_beats_the_mean_predictor():
     r = evaluate_design(reference_design_path("hrsnn"), "mackey_glass", seed=0, quick=True)
     assert r["task_metric_name"] == "nrmse" and not r["higher_is_better"]
-    assert 0.0 < r["task_metric"] < 0.9  # NRMSE 1 is the constant (mean) prediction
+    # NRMSE 1 is the constant (mean) prediction. The margin is not a quality target: the quick
+    # split's NRMSE was 0.86 with the reference design before the regime change of docs/regime.md
+    # and is 0.89-0.93 (seeds 0-2) after it, stated there as a cost of that change.
+    assert 0.0 < r["task_metric"] < 0.97
 
 
 def _measurement():
