@@ -194,6 +194,7 @@ def section_optimize(reuse: bool) -> str:
              + (f"; the MRSNN tuned by a second study of the same budget over its homogeneous parameters "
                 f"({tuned.get('trials', {}).get('complete', 0)} trials)" if tuned else "") + "):", "",
              "![MC vs activity](docs/figures/optimize-mc_activity.png)", "", table, "",
+             f"Search history of both studies (made by `{cmd}`):", "",
              "![history](docs/figures/optimize-history.png)"]
     return "\n".join(lines)
 
