@@ -32,7 +32,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from ..errors import HrsnnError, StudyMismatchError
-from ..evaluation import DEFAULT_EVALUATOR, Evaluator, resolve_evaluator  # noqa: F401 (re-exported)
+from ..evaluation import DEFAULT_EVALUATOR, Evaluator, evaluator_reference, resolve_evaluator  # noqa: F401 (re-exported)
 from ..io import to_jsonable
 from ..lifecycle import child_init, termination_handled
 from .config import StudyConfig
@@ -394,18 +394,8 @@ def _run_processes(config: StudyConfig, evaluator: Evaluator | str | None, study
                    bar: "_ProgressBar | None") -> None:
     ctx = mp.get_context("spawn")
     errors = ctx.Queue()
-    ref = evaluator
-    if callable(evaluator):
-        # Workers receive the evaluator by name ("module:function") and import it themselves.
-        ref = f"{getattr(evaluator, '__module__', '')}:{getattr(evaluator, '__qualname__', '')}"
-        try:
-            same = resolve_evaluator(ref) is evaluator
-        except HrsnnError:
-            same = False
-        if not same:
-            raise HrsnnError("parallel workers need an importable evaluator", parameter="evaluator",
-                             value=repr(evaluator),
-                             hint="pass a module-level function or a 'module:function' string")
+    # Workers receive the evaluator by name ("module:function") and import it themselves.
+    ref = evaluator_reference(evaluator) if callable(evaluator) else evaluator
     level = logging.getLogger().level
     procs = [ctx.Process(target=_worker_entry, args=(config, ref, i, errors, level, os.getpid()),
                          name=f"hrsnn-optimize-{i}") for i in range(config.workers)]
