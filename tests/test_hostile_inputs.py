@@ -332,8 +332,11 @@ def test_help_documents_the_exit_codes(capsys):
 def test_a_sweep_whose_every_cell_failed_exits_non_zero(monkeypatch, capsys, tmp_path):
     from hrsnn_hw.pipeline import Pipeline
 
+    from hrsnn_hw.quantize.sweep import SweepResult
+
     def failed(self, name, ks, bits, **kw):
-        return {"rows": [{"k": k, "weight_bits": b, "error": "cannot represent"} for k in ks for b in bits]}
+        return SweepResult(name=name, profile="loihi2", ks=tuple(ks), weight_bits=tuple(bits), provenance={},
+                           rows=tuple({"k": k, "weight_bits": b, "error": "cannot represent"} for k in ks for b in bits))
     monkeypatch.setattr(Pipeline, "sweep", failed)
     code = main(["sweep", "--quick", "--baseline", "none", "--ks", "1", "--bits", "4", "--out", str(tmp_path),
                  "--json"])

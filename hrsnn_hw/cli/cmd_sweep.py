@@ -92,11 +92,11 @@ def run(args: argparse.Namespace) -> dict:
 
 def _sweep_one(pipe, name: str, ks: tuple, bits: tuple, executor, out: Path, profile: str) -> tuple[dict, str]:
     """One design's sweep, its Markdown table; refused when no setting could be measured."""
-    doc = pipe.sweep(name, ks, bits, executor=executor)
-    rows = doc.get("rows") or []
+    result = pipe.sweep(name, ks, bits, executor=executor)
+    rows = list(result.rows)
     if rows and all(r.get("error") for r in rows):
         # nothing was measured: an exit code of 0 would claim a sweep that did not happen
         raise QuantizationError(f"every setting of the sweep failed for {name}", parameter="--ks/--bits",
                                 value=f"{len(rows)} settings", hint=f"first error: {rows[0]['error']}")
-    md = (out / f"sweep-{name}" / "sweep.md").read_text()
-    return doc, f"## {name} on {profile}\n\n{md}\nfigure: {out / f'sweep-{name}' / 'sweep.png'}"
+    md = result.to_markdown() + "\n"
+    return result.to_dict(), f"## {name} on {profile}\n\n{md}\nfigure: {out / f'sweep-{name}' / 'sweep.png'}"

@@ -36,6 +36,7 @@ from .cache import StageCache, file_digest, package_digest, stage_key
 
 if TYPE_CHECKING:
     from ..quantize import QuantizationReport
+    from ..quantize.sweep import SweepResult
     from ..verify import VerificationReport
     from ..executor import Executor
 
@@ -403,14 +404,16 @@ class Pipeline:
         return EnergyTable.load(res.directory / "energy.json")
 
     def sweep(self, name: str, ks: tuple = (1, 2, 4, 8, 16, 32, None), weight_bits: tuple = (2, 3, 4, 6, 8), *,
-              executor: "Executor | None" = None) -> dict:
+              executor: "Executor | None" = None) -> "SweepResult":
         """The hardware cost of heterogeneity: quantize the trained network at every
         (K neuron profiles, weight bits) setting and measure MC, activity, E and the task
         metric of each fixed-point network with the golden model. ``executor`` runs the
-        settings in parallel (local processes or a Dask cluster; same rows, bit for bit)."""
+        settings in parallel (local processes or a Dask cluster; same rows, bit for bit); returns the
+        :class:`~hrsnn_hw.quantize.sweep.SweepResult` (artifact ``sweep-<name>/sweep.json``)."""
         import functools
 
         from ..quantize import sweep as run_sweep
+        from ..quantize.sweep import SweepResult
         trained = self.train(name)
         evaluate = functools.partial(_golden_scalars, spec=trained.spec, prepared=self.prepared,
                                      seed=self.config.seed)
@@ -424,7 +427,8 @@ class Pipeline:
             return result.to_dict()
         key = stage_key("sweep", self._key("train", name), file_digest(load_profile(self.config.profile).path),
                         [str(k) for k in ks], [str(b) for b in weight_bits], package_digest())
-        return self.cache.run(f"sweep-{name}", key, produce, ("sweep.json", "sweep.md", "sweep.png")).summary
+        stage = self.cache.run(f"sweep-{name}", key, produce, ("sweep.json", "sweep.md", "sweep.png"))
+        return SweepResult.load(stage.directory / "sweep.json")
 
     # --- everything -------------------------------------------------------------------
     def run(self, until: str = "report", progress: Callable[[str], None] | None = None) -> dict:
