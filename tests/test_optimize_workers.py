@@ -49,3 +49,18 @@ def test_workers_take_a_module_level_callable_by_name_and_refuse_a_lambda(tmp_pa
     with pytest.raises(HrsnnError) as info:
         run_search(config_b, lambda design, **kw: synthetic.evaluate(design, **kw))
     assert info.value.parameter == "evaluator" and "module:function" in info.value.hint
+
+
+def test_a_trial_whose_worker_died_before_recording_itself_is_failed(tmp_path, monkeypatch):
+    """A worker killed between asking for a trial and recording itself leaves a RUNNING trial with
+    no worker and no heartbeat; the reaper fails it (it once held a resumed study's budget forever)."""
+    from hrsnn_hw.optimize import store
+    storage = open_storage(tmp_path / "study.db")
+    study = optuna.create_study(study_name="s", storage=storage)
+    orphan = study.ask()  # never recorded, never told
+    me = store.WorkerIdentity.current()
+    store.reap_dead_local_trials(study, me)
+    assert study.get_trials()[orphan.number].state.name == "RUNNING"  # within the grace: may be recording now
+    monkeypatch.setattr(store, "_UNRECORDED_GRACE_S", -1.0)
+    store.reap_dead_local_trials(study, me)
+    assert study.get_trials()[orphan.number].state.name == "FAIL"

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import fcntl
 import logging
 import os
@@ -173,13 +174,28 @@ def fail_and_retry(study: optuna.Study, trial_id: int, reason: str) -> bool:
     return queued
 
 
+#: A RUNNING trial with no worker record older than this was asked by a worker that died before
+#: recording itself (asking and recording take milliseconds).
+_UNRECORDED_GRACE_S = 30.0
+
+
 def reap_dead_local_trials(study: optuna.Study, me: WorkerIdentity) -> list[int]:
     """Fail and retry RUNNING trials whose worker ran on this host and is gone; then optuna's
     :func:`~optuna.storages.fail_stale_trials` for the rest (silent past the grace period)."""
     reaped = []
+    now = datetime.datetime.now()
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = t.user_attrs.get("worker") or {}
-        if not worker or worker.get("run_id") == me.run_id or worker.get("host") != me.host:
+        if not worker:
+            # A worker records itself right after asking for the trial; one that died in between
+            # left a trial no heartbeat will ever fail (its heartbeat starts later), and the
+            # budget would wait for it forever.
+            started = t.datetime_start
+            if started is not None and (now - started).total_seconds() > _UNRECORDED_GRACE_S:
+                if fail_and_retry(study, t._trial_id, "its worker died before recording itself"):
+                    reaped.append(t.number)
+            continue
+        if worker.get("run_id") == me.run_id or worker.get("host") != me.host:
             continue
         if not process_alive(int(worker.get("pid", -1)), str(worker.get("start_token", ""))):
             if fail_and_retry(study, t._trial_id, "worker died"):
