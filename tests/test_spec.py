@@ -221,3 +221,41 @@ def test_weights_are_sparse_and_sum_shared_pairs(design):
     assert scipy.sparse.issparse(w) and w.shape == (spec.n_neurons, spec.n_neurons)
     assert w.nnz == sum(p.n_synapses for p in spec.projections if p.pre != "input")
     assert spec.input_weights().nnz == sum(p.n_synapses for p in spec.projections if p.pre == "input")
+
+
+# --- copy_tree: the deep copy build_spec / make_arm / scale_design take of parsed files ----------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from hrsnn_hw.spec.files import copy_tree  # noqa: E402
+
+_json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=4))
+_json_tree = st.recursive(_json_leaf, lambda kids: st.one_of(st.lists(kids, max_size=4),
+                                                             st.dictionaries(st.text(max_size=3), kids, max_size=4)),
+                          max_leaves=30)
+
+
+@given(st.dictionaries(st.text(max_size=3), _json_tree, max_size=5))
+@settings(max_examples=200, deadline=None)
+def test_copy_tree_equals_deepcopy_and_shares_no_container(data):
+    copied = copy_tree(data)
+    assert copied == copy.deepcopy(data)
+
+    def containers(x):
+        if isinstance(x, dict):
+            yield x
+            for v in x.values():
+                yield from containers(v)
+        elif isinstance(x, list):
+            yield x
+            for v in x:
+                yield from containers(v)
+    original_ids = {id(c) for c in containers(data)}
+    assert not original_ids & {id(c) for c in containers(copied)}
+
+
+def test_build_spec_leaves_the_parsed_design_untouched(tmp_path):
+    design = read_json(REFERENCE_DIR / "hrsnn.json")
+    before = copy.deepcopy(design)
+    spec = build_spec(design, n_input=7, seed=3, name="x")
+    assert spec.n_input == 7 and design == before

@@ -166,6 +166,16 @@ def sample(value: Any, n: int, seed: int, path: str) -> np.ndarray:
                 raise SpecError("max must be >= min", parameter=f"{path}.max", value=hi_f, allowed=f"[{lo_f}, inf)")
             out = np.clip(out, lo_f, hi_f)
         return out.astype(np.float64)
+    if isinstance(value, (list, tuple)) and set(map(type, value)) <= {int, float}:
+        # plain numbers (a materialised spec's arrays): converted and checked in one vector pass
+        arr = np.asarray(value, dtype=np.float64)
+        if arr.size != n:
+            raise SpecError("array has the wrong length", parameter=path, value=f"length {arr.size}",
+                            allowed=f"length {n} (or a single number or a distribution)")
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            _finite_number(float(arr[bad[0]]), path)
+        return arr
     if isinstance(value, (list, tuple, np.ndarray)):
         arr = np.asarray(value, dtype=object).ravel()
         if arr.size != n:

@@ -8,7 +8,6 @@ a saved spec reloads bit for bit without re-sampling. Both are JSON (``.json``) 
 """
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -28,6 +27,31 @@ PROJ_KEYS = {"p", "weight", "autapses", "synapses", "weight_scale"}
 STDP_KEYS = {*STDP_FIELDS, "w_max", "granularity", "balance"}
 #: How heterogeneous STDP draws its learning rates (see :func:`build_spec`).
 STDP_BALANCE = ("integral", "independent")
+
+
+_SCALAR_TYPES = {int, float, str, bool, type(None)}
+
+
+def copy_tree(data: Mapping[str, Any]) -> dict:
+    """A copy of parsed JSON/TOML content that the caller may change at any depth.
+
+    Tables (mappings) and lists of containers are copied; a list of numbers is copied flat
+    (its items are immutable). Same result as ``copy.deepcopy`` on such data, without its
+    per-item memo bookkeeping, which cost seconds on a materialised spec's synapse lists.
+    """
+    def walk(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            if set(map(type, value)) <= _SCALAR_TYPES:  # the synapse lists: copied flat, in C
+                return type(value)(value)
+            return type(value)(walk(v) for v in value)
+        if isinstance(value, np.ndarray):
+            return value.copy()
+        return value
+    return walk(dict(data))
+
+
 NEURON_DEFAULTS = {"refractory": 0.0, "bias": 0.0}
 
 
@@ -94,7 +118,7 @@ def build_spec(design: Mapping[str, Any], *, n_input: int | None = None, seed: i
     from ..resources import check_memory, network_estimate
     # before sampling anything: a 10^9-neuron design is refused now, not after minutes of allocation
     check_memory(network_estimate(design, n_input), what=f"the design {design.get('name', '')!s}"[:120])
-    design = copy.deepcopy(dict(design))
+    design = copy_tree(design)
     _check_keys(design, TOP_KEYS, "")
     fmt = design.get("format", SPEC_FORMAT)
     if fmt != SPEC_FORMAT:
@@ -293,7 +317,7 @@ def make_arm(design: Mapping[str, Any], *, hetero_neurons: bool, hetero_stdp: bo
     STDP parameters) is replaced by its mean; everything else, the connectivity and
     weights included, is left as it is and so samples identically for the same seed.
     """
-    arm = copy.deepcopy(dict(design))
+    arm = copy_tree(design)
     arm.pop("design", None)
     if not hetero_neurons:
         for ptab in arm.get("populations", {}).values():
@@ -332,7 +356,7 @@ def scale_design(design: Mapping[str, Any], n_neurons: int, *, keep: str = "fan_
     """
     if keep not in ("fan_in", "probability"):
         raise SpecError("unknown scaling rule", parameter="keep", value=keep, allowed="'fan_in' or 'probability'")
-    out = copy.deepcopy(dict(design))
+    out = copy_tree(design)
     out.pop("design", None)
     pops = _require(out, "populations", "")
     if not isinstance(pops, Mapping) or not pops:
