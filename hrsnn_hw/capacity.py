@@ -8,12 +8,18 @@ heterogeneous design and its homogeneous twin (:func:`hrsnn_hw.spec.make_arm`) a
 them (unsupervised STDP on a task), and measures MC under the task-independent current drive
 (:func:`hrsnn_hw.experiment.measure_memory`, Brian2 reference). The result is one artifact
 holding the rows, the per-delay curves and the firing-rate statistics.
+
+The readouts have as many features as the network has neurons, and a ridge readout fitted on
+too few frames underestimates MC more the more features it has, which would bend the MC-vs-N
+curve down by the estimator, not by the network. So the drive runs at least
+``frames_per_neuron * N`` frames (:data:`FRAMES_PER_NEURON`, 30 by default; docs/regime.md
+shows the estimate against the frame count).
 """
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -26,14 +32,17 @@ from .experiment import ExperimentConfig, brian2_simulator, load_design, measure
 from .io import PathLike, atomic_path, write_text_atomic
 from .spec import build_spec, make_arm, scale_design
 
-__all__ = ["CapacityResult", "capacity_study", "measure_network", "write_capacity", "DEFAULT_SIZES", "QUICK_SIZES", "ARMS"]
+__all__ = ["CapacityResult", "capacity_study", "measure_network", "write_capacity", "DEFAULT_SIZES", "QUICK_SIZES", "ARMS",
+           "FRAMES_PER_NEURON"]
 
 DEFAULT_SIZES = (200, 500, 1000, 2000)
 QUICK_SIZES = (100, 200, 400)
 #: arm name -> (heterogeneous neurons, heterogeneous STDP)
 ARMS = {"hom": (False, False), "het": (True, True)}
+#: Least MC drive frames per neuron (per readout feature) of a capacity measurement.
+FRAMES_PER_NEURON = 30
 ROW_KEYS = ("n_neurons", "arm", "seed", "mc", "activity", "mc_traces", "mc_raw", "mc_chance",
-            "silent_fraction", "saturated_fraction", "cv_isi_median", "wall_time_s")
+            "silent_fraction", "saturated_fraction", "cv_isi_median", "mc_frames", "wall_time_s")
 
 
 @artifacts.artifact("hrsnn_hw.CapacityResult", 1)
@@ -98,7 +107,7 @@ class CapacityResult:
         cfg = self.config
         lines.append("")
         lines.append(f"MC: chance-corrected sum over delays 1..{cfg.get('mc_max_delay')} of held-out r^2 "
-                     f"(frame spike counts; traces for comparison), {cfg.get('mc_frames')} frames of "
+                     f"(frame spike counts; traces for comparison), {_frames_text(cfg)} frames of "
                      f"{cfg.get('steps_per_frame')} steps, current drive {cfg.get('mc_drive')} x v_th, "
                      f"background {cfg.get('mc_background')} x v_th; "
                      f"{'untrained' if not cfg.get('epochs') else str(cfg.get('epochs')) + ' STDP epoch(s) on ' + str(cfg.get('task'))}"
@@ -147,6 +156,14 @@ class CapacityResult:
         return Path(path)
 
 
+def _frames_text(cfg: Mapping[str, Any]) -> str:
+    by_size = cfg.get("mc_frames_by_size")
+    if not by_size or len(set(by_size.values())) == 1:
+        return str(next(iter(by_size.values())) if by_size else cfg.get("mc_frames"))
+    per = cfg.get("frames_per_neuron")
+    return (f"max({cfg.get('mc_frames')}, {per} x N) = " + ", ".join(f"{f:,} (N = {n})" for n, f in by_size.items()))
+
+
 def _interval(values: np.ndarray, name: str) -> dict:
     n = values.size
     if n == 0:
@@ -174,12 +191,18 @@ def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted(set(out)))
 
 
+def frames_for(n_neurons: int, min_frames: int, frames_per_neuron: int = FRAMES_PER_NEURON) -> int:
+    """MC drive frames of a capacity measurement at size N: ``max(min_frames, frames_per_neuron * N)``."""
+    return max(int(min_frames), int(frames_per_neuron) * int(n_neurons))
+
+
 def measure_network(design: Mapping[str, Any], n_neurons: int, arm: str, seed: int,
-                    config: ExperimentConfig) -> dict:
+                    config: ExperimentConfig, frames_per_neuron: int = FRAMES_PER_NEURON) -> dict:
     """One (size, arm, seed) measurement: the job :func:`capacity_study` fans out.
 
     Module-level and free of state shared between jobs, so that it runs the same in this
-    process, in a local worker process or on a cluster (same arguments, same numbers).
+    process, in a local worker process or on a cluster (same arguments, same numbers). The
+    drive runs ``max(config.mc_frames, frames_per_neuron * n_neurons)`` frames.
 
     Returns
     -------
@@ -187,6 +210,7 @@ def measure_network(design: Mapping[str, Any], n_neurons: int, arm: str, seed: i
         ``"row"`` (:data:`ROW_KEYS`), ``"per_delay"`` and ``"per_delay_traces"`` (arrays).
     """
     t0 = time.perf_counter()
+    config = replace(config, mc_frames=frames_for(n_neurons, config.mc_frames, frames_per_neuron))
     het_n, het_s = ARMS[arm]
     arm_design = make_arm(scale_design(dict(design), n_neurons), hetero_neurons=het_n, hetero_stdp=het_s,
                           name=f"{design.get('name', 'design')}-{arm}-n{n_neurons}")
@@ -203,7 +227,7 @@ def measure_network(design: Mapping[str, Any], n_neurons: int, arm: str, seed: i
            "activity": m["activity"], "mc_traces": m["mc_traces"], "mc_raw": m["mc_raw"],
            "mc_chance": m["mc_chance"], "silent_fraction": firing["silent_fraction"],
            "saturated_fraction": firing["saturated_fraction"], "cv_isi_median": firing["cv_isi_median"],
-           "wall_time_s": time.perf_counter() - t0}
+           "mc_frames": int(config.mc_frames), "wall_time_s": time.perf_counter() - t0}
     return {"row": row, "per_delay": np.asarray(m["mc_per_delay"], dtype=np.float64),
             "per_delay_traces": np.asarray(m["mc_per_delay_traces"], dtype=np.float64)}
 
@@ -211,7 +235,8 @@ def measure_network(design: Mapping[str, Any], n_neurons: int, arm: str, seed: i
 def capacity_study(design: str | Mapping[str, Any] = "hrsnn", sizes: Sequence[int] = DEFAULT_SIZES,
                    seeds: Sequence[int] = (0, 1, 2), config: ExperimentConfig | None = None,
                    progress: Callable[[int, int], None] | None = None, *,
-                   workers: int | None = None, executor: Executor | None = None) -> CapacityResult:
+                   workers: int | None = None, executor: Executor | None = None,
+                   frames_per_neuron: int = FRAMES_PER_NEURON) -> CapacityResult:
     """MC against N for the design's homogeneous twin ("hom") and the design itself ("het").
 
     Parameters
@@ -224,7 +249,11 @@ def capacity_study(design: str | Mapping[str, Any] = "hrsnn", sizes: Sequence[in
         Network instances (and drives); the unit of the statistics.
     config : ExperimentConfig, optional
         MC protocol, frames, K; ``epochs > 0`` trains each network with STDP on ``config.task``
-        first (default: 0 epochs, the networks as sampled).
+        first (default: 0 epochs, the networks as sampled). ``config.mc_frames`` is the least
+        number of frames at every size.
+    frames_per_neuron : int
+        The drive runs at least this many frames per neuron (0: ``config.mc_frames`` at every
+        size), so that the readout's estimate is not limited by its training frames at large N.
     progress : callable, optional
         ``progress(done, total)`` after every measurement.
     workers : int, optional
@@ -235,6 +264,10 @@ def capacity_study(design: str | Mapping[str, Any] = "hrsnn", sizes: Sequence[in
         a Dask cluster with an address). The rows are the same, bit for bit, wherever they run.
     """
     cfg = config or ExperimentConfig.default(epochs=0)
+    if isinstance(frames_per_neuron, bool) or not isinstance(frames_per_neuron, (int, np.integer)) \
+            or not 0 <= frames_per_neuron <= 1000:
+        raise DataError("frames per neuron out of range", parameter="frames_per_neuron", value=frames_per_neuron,
+                        allowed="integers 0..1000", hint="the default (30) keeps the readout from being limited by its training frames")
     if cfg.mc_protocol != "current":
         raise DataError("the capacity study measures the task-independent current drive", parameter="mc_protocol",
                         value=cfg.mc_protocol, allowed="'current'")
@@ -249,7 +282,7 @@ def capacity_study(design: str | Mapping[str, Any] = "hrsnn", sizes: Sequence[in
         executor = make_executor(default_workers(len(keys)) if workers is None else min(workers, len(keys)))
     results: list[dict | None] = [None] * len(keys)
     try:
-        for i, result in executor.map_unordered(measure_network, [(base, n, arm, seed, cfg) for n, arm, seed in keys],
+        for i, result in executor.map_unordered(measure_network, [(base, n, arm, seed, cfg, frames_per_neuron) for n, arm, seed in keys],
                                                 labels=[f"N={n} {arm} seed {seed}" for n, arm, seed in keys]):
             results[i] = result
             if progress is not None:
@@ -259,7 +292,8 @@ def capacity_study(design: str | Mapping[str, Any] = "hrsnn", sizes: Sequence[in
             executor.close()
     rows = [r["row"] for r in results]
     config_doc = {**cfg.as_dict(), "design": str(base.get("name", "design")), "sizes": list(sizes),
-                  "seeds": list(seeds)}
+                  "seeds": list(seeds), "frames_per_neuron": int(frames_per_neuron),
+                  "mc_frames_by_size": {str(n): frames_for(n, cfg.mc_frames, frames_per_neuron) for n in sizes}}
     return CapacityResult(rows=tuple(rows), per_delay=np.asarray([r["per_delay"] for r in results], dtype=np.float64),
                           per_delay_traces=np.asarray([r["per_delay_traces"] for r in results], dtype=np.float64),
                           config=config_doc)

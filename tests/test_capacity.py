@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hrsnn_hw.capacity import CapacityResult
+from hrsnn_hw.capacity import FRAMES_PER_NEURON, CapacityResult, capacity_study, frames_for
+from hrsnn_hw.errors import DataError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +35,8 @@ def test_capacity_json_rows_files_and_artifact(tmp_path):
         assert {"n_neurons", "arm", "seed", "mc", "activity"} <= set(r)
         assert np.isfinite(r["mc"]) and 0.0 <= r["activity"] < 1.0
         assert r["mc"] == pytest.approx(r["mc_raw"] - r["mc_chance"])
+        # at least 30 drive frames per neuron (readout features), --frames as the floor
+        assert r["mc_frames"] == max(300, 30 * r["n_neurons"])
     paired = [s for s in doc["summary"] if s["arm"] == "het-hom"]
     assert [s["n_neurons"] for s in paired] == [40, 80] and all(s["n_seeds"] == 2 for s in paired)
     for name in ("capacity.json", "capacity.md", "capacity.png"):
@@ -53,8 +56,23 @@ def test_capacity_json_rows_files_and_artifact(tmp_path):
     (("--sizes", "5"), "sizes"),
     (("--seeds", "0"), "--seeds"),
     (("--frames", "0"), "--frames"),
+    (("--frames-per-neuron", "-1"), "--frames-per-neuron"),
 ])
 def test_bad_arguments_exit_2_naming_the_parameter(args, parameter, tmp_path):
     out = cli(*args, "--out", str(tmp_path), "--json")
     assert out.returncode == 2
     assert json.loads(out.stdout)["parameter"] == parameter
+
+
+def test_frames_grow_with_n_above_the_floor():
+    assert FRAMES_PER_NEURON == 30
+    assert frames_for(200, 3000) == 6000          # 30 x 200 is above the 3000-frame floor
+    assert frames_for(1000, 3000) == 30_000
+    assert frames_for(2000, 3000, 0) == 3000      # the rule switched off
+
+
+@pytest.mark.parametrize("bad", [-1, 1001, 2.5, True])
+def test_frames_per_neuron_out_of_range_is_refused(bad):
+    with pytest.raises(DataError) as err:
+        capacity_study(sizes=(100,), seeds=(0,), frames_per_neuron=bad)
+    assert err.value.parameter == "frames_per_neuron"

@@ -48,7 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=0,
                         help="STDP epochs on --task before measuring (default 0: the networks as sampled)")
     parser.add_argument("--task", default="japanese_vowels", help="training task when --epochs > 0")
-    parser.add_argument("--frames", type=int, default=None, help="MC drive frames (default 3000; quick 1000)")
+    parser.add_argument("--frames", type=int, default=None,
+                        help="least MC drive frames at every size (default 3000; quick 1000)")
+    parser.add_argument("--frames-per-neuron", type=int, default=None,
+                        help="the drive runs at least this many frames per neuron, so that the readout is not "
+                             "data-limited at large N (default 30; 0: --frames at every size)")
     parser.add_argument("--max-delay", type=int, default=None, help="largest delay K (default 100; quick 30)")
     parser.add_argument("--target", choices=("numpy", "cython", "cpp_standalone"), default=None,
                         help="Brian2 code-generation target (default numpy)")
@@ -85,6 +89,11 @@ def run(args: argparse.Namespace) -> dict:
             raise DataError("must be a positive integer", parameter=f"--{name[3:].replace('_', '-')}",
                             value=overrides[name], allowed="integers >= 1")
     config = ExperimentConfig.default(quick=args.quick, **overrides)
+    from ..capacity import FRAMES_PER_NEURON
+    per_neuron = FRAMES_PER_NEURON if args.frames_per_neuron is None else args.frames_per_neuron
+    if not 0 <= per_neuron <= 1000:
+        raise DataError("frames per neuron out of range", parameter="--frames-per-neuron", value=per_neuron,
+                        allowed="integers 0..1000", hint="the default (30) keeps the readout from being limited by its training frames")
     seeds = tuple(range(args.seed, args.seed + n_seeds))
     bar = None
     if progress_enabled(args):
@@ -97,7 +106,7 @@ def run(args: argparse.Namespace) -> dict:
     try:
         with executor_of(args) as executor:
             result = capacity_study(args.design, sizes=sizes, seeds=seeds, config=config, progress=progress,
-                                    workers=args.workers, executor=executor)
+                                    workers=args.workers, executor=executor, frames_per_neuron=per_neuron)
     finally:
         if bar is not None:
             bar.close()
