@@ -135,6 +135,15 @@ def markdown_to_html(md: str, base: Path, title: str = "hrsnn_hw report") -> str
             f"<style>{_STYLE}</style></head>\n<body>\n{body}</body></html>\n")
 
 
+def _mc_frames_note(exp: Any, n_neurons: int) -> str:
+    """How data-limited the MC estimate is: drive frames per readout feature (neuron)."""
+    per = exp.mc_frames / max(n_neurons, 1)
+    return (f"MC drive: {exp.mc_frames:,} frames of {exp.steps_per_frame} steps, delays 1..{exp.mc_max_delay}; "
+            f"{per:.1f} frames per neuron for the largest design ({n_neurons} neurons). A ridge readout fitted on few "
+            "frames per feature underestimates MC, so these are lower bounds, comparable between designs of one "
+            "size (`hrsnn-hw capacity` drives at least 30 frames per neuron; docs/regime.md).")
+
+
 def write_report(pipe, summary: dict) -> Path:
     """Write ``report/report.md`` and ``report/report.html`` for a finished pipeline run."""
     d = pipe.out / "report"
@@ -190,6 +199,7 @@ def write_report(pipe, summary: dict) -> Path:
            "level on shuffled targets); activity: spikes per neuron per "
            "step during the MC drive; E = MC / activity. Fixed: the quantized network run by the golden model "
            "(bit-identical to Lava, see the verification ladder).", "",
+           _mc_frames_note(pipe.exp, max(pipe.train(n).spec.n_neurons for n in names)), "",
            "## Firing-rate distribution under the MC drive", "",
            "| design | stage | MC protocol | MC (counts) | MC (traces) | silent | saturated | median rate | "
            "CV of ISI (median) |", "|---|---|---|---|---|---|---|---|---|"]
