@@ -86,3 +86,26 @@ def test_features_are_deterministic(rec):
     b = (binned_counts(rec, 3), final_state(rec, 7.0), frame_states(rec, 4, 7.0))
     for x, y in zip(a, b):
         assert np.array_equal(x, y)
+
+
+def test_frame_states_of_one_long_sample_is_chunked_bit_identically_and_in_bounded_memory():
+    """One MC drive is one long sample: its states must not cost 8x its raster as float64."""
+    import tracemalloc
+
+    from scipy.signal import lfilter
+
+    from hrsnn_hw.tasks import features as F
+    rng = np.random.default_rng(0)
+    n_steps, n = 40_000, 500                    # 20 MB raster; as float64 it would be 160 MB
+    spikes = rng.random((1, n_steps, n)) < 0.05
+    rec = SpikeRecord(spikes=spikes, sample_lengths=np.array([n_steps]), dt=1e-3)
+    tracemalloc.start()
+    states = F.frame_states(rec, 5, 5.0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 3 * states.nbytes + 40e6      # output, the frame contributions, one block
+    decay = np.exp(-1.0 / 5.0)
+    whole = lfilter([1.0], [1.0, -decay ** 5],
+                    np.einsum("bfkn,k->bfn", spikes.reshape(1, -1, 5, n).astype(np.float64),
+                              decay ** np.arange(4, -1, -1)), axis=1)
+    assert np.array_equal(states, whole)

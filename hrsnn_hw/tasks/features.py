@@ -165,8 +165,13 @@ def frame_states(record: SpikeRecord, steps_per_frame: int, tau_steps: float) ->
     weights = decay ** np.arange(spf - 1, -1, -1, dtype=np.float64)
     out = np.zeros((record.n_samples, n_frames, record.n_neurons), dtype=np.float64)
     for sl in _chunks(record):
-        s = record.spikes[sl].reshape(-1, n_frames, spf, record.n_neurons).astype(np.float64)
-        contrib = np.einsum("bfkn,k->bfn", s, weights)
+        spikes = record.spikes[sl].reshape(-1, n_frames, spf, record.n_neurons)
+        # frames in blocks too: one long MC drive is one sample, and its whole raster as float64
+        # would be 8x the record (4.8 GB for 300,000 steps of 2,000 neurons)
+        block = max(1, _CHUNK_ELEMENTS // max(1, spikes.shape[0] * spf * record.n_neurons))
+        contrib = np.empty((spikes.shape[0], n_frames, record.n_neurons), dtype=np.float64)
+        for f0 in range(0, n_frames, block):
+            contrib[:, f0:f0 + block] = np.einsum("bfkn,k->bfn", spikes[:, f0:f0 + block].astype(np.float64), weights)
         out[sl] = lfilter([1.0], [1.0, -decay ** spf], contrib, axis=1)
     complete = np.arange(n_frames)[None, :] < (record.sample_lengths // spf)[:, None]
     out[~complete] = 0.0
