@@ -404,3 +404,22 @@ def test_cli_energy(tmp_path, capsys):
     assert run_cli(["energy", "--qnet", str(tmp_path / "h.npz"), "--record", str(tmp_path / "r.npz"),
                     "--profiles", "loihi7"]) == 2
     assert run_cli(args + ["--time-per-step", "sometimes"]) == 2
+
+
+def test_activity_without_states_when_every_neuron_has_a_bias_equals_sanafes_rule_with_states():
+    """Every neuron of the reference design has a bias: the rule's state term cannot change the raster,
+    so simulate_with_activity skips recording states; the raster and the spikes are those of the full rule."""
+    from hrsnn_hw.counting import active_neurons
+    from hrsnn_hw.energy import simulate_with_activity
+    from hrsnn_hw.golden import simulate
+    qnet, record, active = reference_loihi2_run(n_samples=6, steps=40)
+    assert np.all(np.asarray(qnet.bias_mant) != 0)
+    x = np.random.default_rng(0).random((6, 40, 24)) < 0.08
+    lengths = np.full(6, 40)
+    lengths[2] = 25                                    # a shorter sample: its padding is never active
+    _, active_short = simulate_with_activity(qnet, x, lengths)
+    full = simulate(qnet, x, lengths, record_states=True)
+    expected, _ = active_neurons(full, qnet)
+    assert np.array_equal(active_short, expected)
+    assert not active_short[2, 25:].any() and active_short[2, :25].all()
+    assert np.array_equal(record.spikes, simulate(qnet, x, np.full(6, 40)).spikes)
