@@ -95,3 +95,15 @@ def test_the_mc_floor_and_the_tuned_mrsnn_can_be_switched_off(capsys, tmp_path):
                  "--no-figures", "--param", "populations.exc.tau_m.cv=0:1.5", "--no-mc-floor", "--no-tuned-mrsnn"])
     result = json.loads(capsys.readouterr().out)
     assert code == 0 and result["constraints"] == [] and result["tuned_mrsnn"] is None and result["reference"] is None
+
+
+def test_the_saved_command_names_the_cluster_and_the_storage_without_its_password(tmp_path):
+    from hrsnn_hw.cli.cmd_optimize import _command
+    args = build_parser().parse_args(["optimize", "--budget", "8", "--cluster", "tcp://10.0.0.5:8786", "--storage",
+                                      "postgresql://bob:s3cret@db:5432/optuna", "--study-name", "s1",
+                                      "--out", str(tmp_path)])
+    cmd = _command(args, 8, 2)
+    assert "--cluster tcp://10.0.0.5:8786" in cmd and "--study-name s1" in cmd
+    assert "postgresql://bob:***@db:5432/optuna" in cmd and "s3cret" not in cmd
+    plain = _command(build_parser().parse_args(["optimize", "--out", str(tmp_path)]), 40, 5)
+    assert "--cluster" not in plain and "--storage" not in plain and "--study-name" not in plain

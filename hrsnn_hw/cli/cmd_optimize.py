@@ -139,13 +139,26 @@ def _reference_file(name: str) -> Path:
     return REFERENCE_DIR / name
 
 
+def _without_password(url: str | None) -> str | None:
+    """A storage URL as it may be written into a file: the password replaced by ``***``."""
+    if not url or "://" not in url:
+        return url
+    from sqlalchemy.engine import make_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a database URL sqlalchemy knows: keep nothing that could be a secret
+        return url.split("://", 1)[0] + "://..."
+
+
 def _command(args: argparse.Namespace, budget: int, reeval: int) -> str:
     parts = ["hrsnn-hw", "optimize"]
     for flag, value in (("--design", args.design), ("--space", args.space), ("--objectives", args.objectives),
                         ("--task", args.task), ("--profile", args.profile), ("--epochs", args.epochs),
                         ("--budget", budget), ("--sampler", args.sampler), ("--search-seeds", args.search_seeds),
                         ("--reeval-seeds", reeval), ("--seed", args.seed), ("--workers", args.workers),
-                        ("--evaluator", args.evaluator)):
+                        ("--evaluator", args.evaluator), ("--cluster", args.cluster),
+                        ("--storage", _without_password(args.storage)),
+                        ("--study-name", args.study_name if args.study_name != "hrsnn" else None)):
         if value is not None:
             parts += [flag, str(value)]
     for p in args.param or []:
