@@ -112,14 +112,22 @@ class StudyMismatchError(OptimizeError, ValueError):
 
 
 class LossyConversionWarning(UserWarning):
-    """A conversion lost information but was allowed (lenient policy)."""
+    """A conversion lost information but was allowed (lenient policy).
+
+    ``parameter`` names what lost it (as the error would have), so that a caller can tell
+    warnings about different parts apart without parsing the message.
+    """
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 def warn_or_raise(error: HrsnnError, strict: bool, stacklevel: int = 3) -> None:
     """Raise ``error`` under a strict policy, else emit it as a :class:`LossyConversionWarning`."""
     if strict:
         raise error
-    warnings.warn(str(error), LossyConversionWarning, stacklevel=stacklevel)
+    warnings.warn(LossyConversionWarning(str(error), parameter=error.parameter), stacklevel=stacklevel)
 
 
 #: Exceptions a loader raises on malformed content it did not anticipate (wrong types deep in a

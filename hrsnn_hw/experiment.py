@@ -38,7 +38,7 @@ from .encoding import EncodedInput, encode
 from .errors import ArtifactError, DataError
 from .io import to_jsonable
 from .records import SpikeRecord
-from .spec import NetworkSpec, build_spec, read_spec_file
+from .spec import INPUT, NetworkSpec, build_spec, read_spec_file
 from .tasks import load_task
 from .tasks.datasets import TaskData
 from .tasks.features import binned_counts, frame_states
@@ -235,11 +235,19 @@ class GoldenSimulator:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             qnet, _ = quantize(spec, prov["profile"], policy)
+        # Drop the false "weights round to 0" of the drive's input projections (see above), and what
+        # the task network's own quantization already said about the parts the two networks share
+        # (same neurons, same recurrent weights, same v_scale: a repeat, printed twice otherwise);
+        # anything else the drive network's quantization says is passed on.
+        shared = {f"projections.{p.name}" for p in self.network.projections if p.pre != INPUT} | \
+            {f"populations.{p.name}" for p in self.network.populations}
         for w in caught:
-            # Drop the false "weights round to 0" of the drive's input projections (see above);
-            # anything else the drive network's quantization says is passed on.
-            if "input->" not in str(w.message):
-                warnings.warn(w.message, w.category, stacklevel=2)
+            parameter = str(getattr(w.message, "parameter", "") or "")
+            if "input->" in str(w.message) or parameter.startswith("projections.input->"):
+                continue
+            if any(parameter == s_ or parameter.startswith(s_ + ".") for s_ in shared):
+                continue
+            warnings.warn(w.message, w.category, stacklevel=2)
         return replace(self, qnet=qnet, network=spec)
 
 

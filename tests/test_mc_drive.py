@@ -135,3 +135,25 @@ def test_fixed_point_drive_network_shares_the_task_networks_integers():
     with pytest.warns(UserWarning, match="graded"):
         m1 = measure_memory(golden_simulator(q1, spec), spec.n_input, cfg, 0)
     assert m1["mc_protocol"] == "thermometer"
+
+
+def test_the_drive_network_does_not_repeat_the_task_networks_quantization_warnings():
+    """The drive network shares the task network's neurons and recurrent weights: what quantizing
+    those lost was said once, when the task network was quantized, and is not said again."""
+    import warnings
+
+    from hrsnn_hw.experiment import golden_simulator
+    from hrsnn_hw.quantize import QuantizationPolicy, quantize
+    spec = _spec()
+    policy = QuantizationPolicy(weight_bits=1)           # coarse enough that recurrent weights are lost
+    with warnings.catch_warnings(record=True) as task_warnings:
+        warnings.simplefilter("always")
+        qnet, _ = quantize(spec, "loihi2", policy)
+    recurrent = [w for w in task_warnings if "projections." in str(getattr(w.message, "parameter", ""))
+                 and "input->" not in str(getattr(w.message, "parameter", ""))]
+    assert recurrent, "the task network's quantization must warn about a recurrent projection for this test"
+    with warnings.catch_warnings(record=True) as drive_warnings:
+        warnings.simplefilter("always")
+        golden_simulator(qnet, spec).on(drive_network(spec, McDrive()))
+    repeated = {str(w.message) for w in drive_warnings} & {str(w.message) for w in recurrent}
+    assert not repeated
