@@ -191,6 +191,15 @@ def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted(set(out)))
 
 
+def check_frames_per_neuron(value: Any, parameter: str = "frames_per_neuron") -> int:
+    """``value`` as a frames-per-neuron count (0..1000), or a DataError naming ``parameter``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= 1000:
+        raise DataError("frames per neuron out of range", parameter=parameter, value=value, allowed="integers 0..1000",
+                        hint=f"the default ({FRAMES_PER_NEURON}) keeps the readout from being limited by its "
+                             "training frames")
+    return int(value)
+
+
 def frames_for(n_neurons: int, min_frames: int, frames_per_neuron: int = FRAMES_PER_NEURON) -> int:
     """MC drive frames of a capacity measurement at size N: ``max(min_frames, frames_per_neuron * N)``."""
     return max(int(min_frames), int(frames_per_neuron) * int(n_neurons))
@@ -264,10 +273,7 @@ def capacity_study(design: str | Mapping[str, Any] = "hrsnn", sizes: Sequence[in
         a Dask cluster with an address). The rows are the same, bit for bit, wherever they run.
     """
     cfg = config or ExperimentConfig.default(epochs=0)
-    if isinstance(frames_per_neuron, bool) or not isinstance(frames_per_neuron, (int, np.integer)) \
-            or not 0 <= frames_per_neuron <= 1000:
-        raise DataError("frames per neuron out of range", parameter="frames_per_neuron", value=frames_per_neuron,
-                        allowed="integers 0..1000", hint="the default (30) keeps the readout from being limited by its training frames")
+    check_frames_per_neuron(frames_per_neuron)
     if cfg.mc_protocol != "current":
         raise DataError("the capacity study measures the task-independent current drive", parameter="mc_protocol",
                         value=cfg.mc_protocol, allowed="'current'")

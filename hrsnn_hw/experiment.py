@@ -243,9 +243,8 @@ class GoldenSimulator:
             {f"populations.{p.name}" for p in self.network.populations}
         for w in caught:
             parameter = str(getattr(w.message, "parameter", "") or "")
-            if "input->" in str(w.message) or parameter.startswith("projections.input->"):
-                continue
-            if any(parameter == s_ or parameter.startswith(s_ + ".") for s_ in shared):
+            if parameter.startswith(f"projections.{INPUT}->") or \
+                    any(parameter == part or parameter.startswith(part + ".") for part in shared):
                 continue
             warnings.warn(w.message, w.category, stacklevel=2)
         return replace(self, qnet=qnet, network=spec)

@@ -89,11 +89,9 @@ def run(args: argparse.Namespace) -> dict:
             raise DataError("must be a positive integer", parameter=f"--{name[3:].replace('_', '-')}",
                             value=overrides[name], allowed="integers >= 1")
     config = ExperimentConfig.default(quick=args.quick, **overrides)
-    from ..capacity import FRAMES_PER_NEURON
-    per_neuron = FRAMES_PER_NEURON if args.frames_per_neuron is None else args.frames_per_neuron
-    if not 0 <= per_neuron <= 1000:
-        raise DataError("frames per neuron out of range", parameter="--frames-per-neuron", value=per_neuron,
-                        allowed="integers 0..1000", hint="the default (30) keeps the readout from being limited by its training frames")
+    from ..capacity import FRAMES_PER_NEURON, check_frames_per_neuron
+    per_neuron = check_frames_per_neuron(FRAMES_PER_NEURON if args.frames_per_neuron is None else args.frames_per_neuron,
+                                         "--frames-per-neuron")
     seeds = tuple(range(args.seed, args.seed + n_seeds))
     bar = None
     if progress_enabled(args):
