@@ -102,8 +102,8 @@ def test_the_saved_command_names_the_cluster_and_the_storage_without_its_passwor
     args = build_parser().parse_args(["optimize", "--budget", "8", "--cluster", "tcp://10.0.0.5:8786", "--storage",
                                       "postgresql://bob:s3cret@db:5432/optuna", "--study-name", "s1",
                                       "--out", str(tmp_path)])
-    cmd = _command(args, 8, 2)
+    cmd = _command(args, 8, 2, (5, 5))
     assert "--cluster tcp://10.0.0.5:8786" in cmd and "--study-name s1" in cmd
     assert "postgresql://bob:***@db:5432/optuna" in cmd and "s3cret" not in cmd
-    plain = _command(build_parser().parse_args(["optimize", "--out", str(tmp_path)]), 40, 5)
+    plain = _command(build_parser().parse_args(["optimize", "--out", str(tmp_path)]), 40, 5, (5, 5))
     assert "--cluster" not in plain and "--storage" not in plain and "--study-name" not in plain

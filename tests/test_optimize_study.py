@@ -38,8 +38,9 @@ def _config(design, tmp_path, *, space=None, **kw):
     kw.setdefault("reeval_seeds", 0)
     kw.setdefault("figures", False)
     kw.setdefault("n_startup", 3)
-    # the study machinery alone; the MC floor and the tuned MRSNN have their own tests
+    # the study machinery alone; the MC floor, the confirmation and the tuned MRSNN have their own tests
     kw.setdefault("mc_floor", False)
+    kw.setdefault("confirm_seeds", 0)
     kw.setdefault("tune_mrsnn", False)
     return make_config(design, space or space_from_cli(SMALL), storage=str(tmp_path / "study.db"),
                        out=tmp_path, **kw)

@@ -34,6 +34,12 @@ tuned MRSNN, the reference HRSNN and the reference MRSNN, with paired difference
 bootstrap intervals. mc_activity.png and summary.md show the trade-off the search found: the
 trials no other trial beats on both MC and activity. --no-tuned-mrsnn skips the second study.
 
+A floor met on one seed does not carry: the search drives MC down to the floor, so the best
+feasible trial is often one whose MC was high by chance on its search seed. Before selecting,
+each study's --confirm-top best feasible trials are run again on --confirm-seeds further
+seeds beside the reference MRSNN, and the selection is the best whose constraints still hold
+there (summary.md lists them). The fresh re-evaluation seeds are not used for this.
+
 examples:
   hrsnn-hw optimize --budget 40 --out runs/opt40                       # the documented study
   hrsnn-hw optimize --quick                                           # smoke run, under 2 minutes
@@ -64,9 +70,6 @@ PATH=LOW:HIGH[:log][:int] (repeatable; --log after a --param makes it log-scale)
 to or overrides the file. Quote paths that contain '->' (stdp.exc->exc..., projections...)
 in a shell, or '>' redirects the output.
 """
-
-_OPTIONALS = ("budget", "reeval_seeds")
-
 
 class _LogFlag(argparse.Action):
     """``--log`` marks the preceding ``--param`` as log-scale."""
@@ -110,6 +113,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="seeds averaged per trial during the search (default 1)")
     g.add_argument("--reeval-seeds", type=nonneg_int, default=None,
                    help="fresh seeds for re-evaluating the best design and the references (default 5; --quick 2)")
+    g.add_argument("--confirm-seeds", type=nonneg_int, default=None,
+                   help="seeds on which each study's best feasible trials are run again before one is selected: "
+                        "the selection is the best whose constraints (the MC floor) still hold there (default 5; "
+                        "--quick 1; 0: select on the search seeds)")
+    g.add_argument("--confirm-top", type=positive_int, default=None,
+                   help="how many of each study's best feasible trials are confirmed (default 5; --quick 2)")
     g.add_argument("--workers", type=positive_int, default=1,
                    help="worker processes on this machine (default 1); with --cluster, optuna workers on the "
                         "cluster (default 1: one per worker thread of the cluster)")
@@ -150,12 +159,13 @@ def _without_password(url: str | None) -> str | None:
         return url.split("://", 1)[0] + "://..."
 
 
-def _command(args: argparse.Namespace, budget: int, reeval: int) -> str:
+def _command(args: argparse.Namespace, budget: int, reeval: int, confirm: tuple[int, int]) -> str:
     parts = ["hrsnn-hw", "optimize"]
     for flag, value in (("--design", args.design), ("--space", args.space), ("--objectives", args.objectives),
                         ("--task", args.task), ("--profile", args.profile), ("--epochs", args.epochs),
                         ("--budget", budget), ("--sampler", args.sampler), ("--search-seeds", args.search_seeds),
-                        ("--reeval-seeds", reeval), ("--seed", args.seed), ("--workers", args.workers),
+                        ("--reeval-seeds", reeval), ("--confirm-seeds", confirm[0]), ("--confirm-top", confirm[1]),
+                        ("--seed", args.seed), ("--workers", args.workers),
                         ("--evaluator", args.evaluator), ("--cluster", args.cluster),
                         ("--storage", _without_password(args.storage)),
                         ("--study-name", args.study_name if args.study_name != "hrsnn" else None)):
@@ -190,15 +200,17 @@ def build_config(args: argparse.Namespace):
             space = space.merged(space_from_cli(args.param))
     budget = args.budget if args.budget is not None else (4 if args.quick else 40)
     reeval = args.reeval_seeds if args.reeval_seeds is not None else (2 if args.quick else 5)
+    confirm = (args.confirm_seeds if args.confirm_seeds is not None else (1 if args.quick else 5),
+               args.confirm_top if args.confirm_top is not None else (2 if args.quick else 5))
     out = Path(args.out) if args.out else _default_out(args)
     storage = args.storage or str(out / "study.db")
     return make_config(design, space, objectives=args.objectives, constraints=args.constraint, task=args.task,
                        profile=args.profile, epochs=args.epochs, quick=args.quick, seed=args.seed,
                        search_seeds=args.search_seeds, budget=budget, workers=args.workers, sampler=args.sampler,
                        n_startup=args.n_startup, storage=storage, study_name=args.study_name, out=out,
-                       reeval_seeds=reeval, stale_after_s=args.stale_after, figures=not args.no_figures,
+                       reeval_seeds=reeval, confirm_seeds=confirm[0], confirm_top=confirm[1], stale_after_s=args.stale_after, figures=not args.no_figures,
                        worker_only=args.worker_only, mc_floor=not args.no_mc_floor,
-                       tune_mrsnn=not args.no_tuned_mrsnn, command=_command(args, budget, reeval),
+                       tune_mrsnn=not args.no_tuned_mrsnn, command=_command(args, budget, reeval, confirm),
                        cluster=args.cluster, cluster_timeout_s=args.cluster_timeout)
 
 
@@ -216,6 +228,13 @@ def _text(result) -> str:
     for text, value in result.constraint_values.items():
         if "mrsnn" in text:
             lines.append(f"constraint {text}: the reference MRSNN's value on the search seeds is {value:.4g}")
+    if result.confirmation:
+        c = result.confirmation
+        for label, study in c["studies"].items():
+            state = "constraints hold there" if study["confirmed"] else "no candidate held the constraints there"
+            lines.append(f"confirmation ({label}): {len(study['candidates'])} best feasible trials on seeds "
+                         f"{c['seeds']}; selected trial {study['selected']} (search-seed best: trial "
+                         f"{study['search_selected']}); {state}")
     if result.tuned_mrsnn:
         t = result.tuned_mrsnn
         sel = f"selected trial {t['best']['trial']}" if t.get("best") else "no feasible trial"
@@ -233,7 +252,8 @@ def _text(result) -> str:
     for k, v in (result.files.get("figures") or {}).items():
         lines.append(f"figure {k}: {v}")
     t = result.timings
-    lines.append(f"search {t.get('search_wall_s', 0):.1f} s, re-evaluation {t.get('reeval_wall_s', 0) or 0:.1f} s")
+    lines.append(f"search {t.get('search_wall_s', 0):.1f} s, confirmation {t.get('confirm_wall_s', 0) or 0:.1f} s, "
+                 f"re-evaluation {t.get('reeval_wall_s', 0) or 0:.1f} s")
     return "\n".join(lines)
 
 

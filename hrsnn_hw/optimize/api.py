@@ -12,10 +12,11 @@ import optuna
 from ..executor import DaskExecutor, Executor
 from ..io import to_jsonable, write_json_atomic, write_text_atomic
 from .config import StudyConfig
+from .confirm import confirm_selection
 from .mrsnn import measure_reference, mrsnn_study, reference_design, resolve_constraints
 from .objectives import default_floor
 from .reeval import mc_check, reevaluate
-from .report import comparison_table, front_table, write_design
+from .report import comparison_table, confirmation_table, front_table, write_design
 from .results import best_trial, knee_trial, mc_activity_front, mc_activity_points, pareto_trials, trial_record
 from .runner import Evaluator, open_storage, open_study, quiet_optuna, run_search
 
@@ -42,8 +43,10 @@ class OptimizeResult:
         Trial counts by state (``complete``, ``fail``, ``running``, ``waiting``, ``pruned``).
     best : dict or None
         The selected trial (single objective: best feasible; multi-objective: the knee of the
-        feasible Pareto front): ``trial``, ``params``, ``values`` (by objective name),
-        ``metrics`` (search seeds), ``search_seeds``, ``design_file``. None if no feasible trial.
+        feasible Pareto front; with ``confirm_seeds``, among the trials whose constraints still
+        hold on the confirmation seeds): ``trial``, ``params``, ``values`` (by objective name),
+        ``metrics`` (search seeds), ``search_seeds``, ``confirmation`` (``metrics`` on the
+        confirmation seeds, ``feasible``), ``design_file``. None if no feasible trial.
     pareto : list of dict
         Feasible Pareto front of the objectives (multi-objective only).
     mc_activity_front : list of dict
@@ -51,6 +54,10 @@ class OptimizeResult:
     tuned_mrsnn : dict or None
         The MRSNN study (same budget over the homogeneous parameters): ``study_name``,
         ``trials``, ``best`` (as ``best``), ``mc_activity_front``; None when not run.
+    confirmation : dict or None
+        Each study's best feasible trials re-run on the confirmation seeds and the selection
+        among them (:func:`hrsnn_hw.optimize.confirm.confirm_selection`); None with
+        ``confirm_seeds`` 0.
     reeval : dict or None
         Fresh-seed re-evaluation (see :func:`hrsnn_hw.optimize.reeval.reevaluate`).
     mc_check : dict or None
@@ -59,7 +66,7 @@ class OptimizeResult:
     files : dict
         Paths of everything written.
     timings : dict
-        ``search_wall_s``, ``reeval_wall_s``, ``total_wall_s``, ``mean_trial_s``.
+        ``search_wall_s``, ``confirm_wall_s``, ``reeval_wall_s``, ``total_wall_s``, ``mean_trial_s``.
     table_markdown : str
         The comparison table (empty without re-evaluation).
     """
@@ -76,6 +83,7 @@ class OptimizeResult:
     pareto: list = field(default_factory=list)
     mc_activity_front: list = field(default_factory=list)
     tuned_mrsnn: dict | None = None
+    confirmation: dict | None = None
     reeval: dict | None = None
     mc_check: dict | None = None
     files: dict = field(default_factory=dict)
@@ -86,10 +94,19 @@ class OptimizeResult:
         return to_jsonable(dataclasses.asdict(self))
 
 
-def _summary(t: optuna.trial.FrozenTrial, config: StudyConfig) -> dict:
-    return to_jsonable({"trial": t.number, "params": dict(t.params),
-                        "values": {o.name: v for o, v in zip(config.objectives, t.values)},
-                        "metrics": t.user_attrs.get("metrics"), "search_seeds": t.user_attrs.get("seeds")})
+def _summary(t: optuna.trial.FrozenTrial, config: StudyConfig, confirmation: dict | None = None) -> dict:
+    out = {"trial": t.number, "params": dict(t.params),
+           "values": {o.name: v for o, v in zip(config.objectives, t.values)},
+           "metrics": t.user_attrs.get("metrics"), "search_seeds": t.user_attrs.get("seeds")}
+    if confirmation is not None:
+        row = next(r for r in confirmation["candidates"] if r["trial"] == t.number)
+        out["confirmation"] = {"seeds": config.confirm_seed_list, "metrics": row["metrics"],
+                               "feasible": row["feasible"]}
+    return to_jsonable(out)
+
+
+def _trial(trials, number: int | None):
+    return None if number is None else next(t for t in trials if t.number == number)
 
 
 def prepare(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
@@ -144,8 +161,11 @@ def optimize(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
     floor ``mc>=mrsnn`` that objectives a silent network would win carry by default
     (``config.mc_floor``). With ``config.tune_mrsnn`` a second study (``<name>-mrsnn``)
     searches the MRSNN's homogeneous parameters with the same budget, objectives and
-    constraints; the re-evaluation on fresh seeds then sets the optimised HRSNN beside the
-    tuned MRSNN, the reference HRSNN and the reference MRSNN.
+    constraints. With ``config.confirm_seeds`` each study's ``confirm_top`` best feasible
+    trials are run again on confirmation seeds and the design is selected among those whose
+    constraints still hold there (:mod:`hrsnn_hw.optimize.confirm`: a floor met on the search
+    seeds alone does not carry to fresh seeds). The re-evaluation on fresh seeds then sets the
+    optimised HRSNN beside the tuned MRSNN, the reference HRSNN and the reference MRSNN.
 
     Parameters
     ----------
@@ -191,15 +211,32 @@ def optimize(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
 
-    tuned = None
     m_chosen = None
-    m_points: list = []
+    m_trials: list = []
     if m_config is not None:
         _, m_trials, _, m_chosen = _select(m_config)
+    confirmation = None
+    confirmed: dict = {}
+    t_confirm = time.perf_counter()
+    if config.confirm_seeds > 0 and (chosen is not None or m_chosen is not None):
+        studies = {"hrsnn": (config, trials)}
+        if m_config is not None:
+            studies["tuned_mrsnn"] = (m_config, m_trials)
+        confirmation = confirm_selection(studies, evaluator, executor=executor, workers=config.workers)
+        confirmed = confirmation["studies"]
+        chosen = _trial(trials, confirmed["hrsnn"]["selected"])
+        if m_config is not None:
+            m_chosen = _trial(m_trials, confirmed["tuned_mrsnn"]["selected"])
+    confirm_wall = time.perf_counter() - t_confirm
+
+    tuned = None
+    m_points: list = []
+    if m_config is not None:
         m_points = mc_activity_points(m_trials, m_config)
         tuned = {"study_name": m_config.study_name, "trials": m_search["trials"],
                  "space": m_config.space.to_dict()["params"],
-                 "best": _summary(m_chosen, m_config) if m_chosen is not None else None,
+                 "best": (_summary(m_chosen, m_config, confirmed.get("tuned_mrsnn")) if m_chosen is not None
+                          else None),
                  "mc_activity_front": mc_activity_front(m_points)}
 
     reeval = None
@@ -221,7 +258,7 @@ def optimize(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
         notes.append("The MRSNN was not tuned: the search space has no homogeneous parameter (only spreads).")
     table = comparison_table(reeval, config, mc_check=check, notes=notes) if reeval else ""
 
-    best = _summary(chosen, config) if chosen is not None else None
+    best = _summary(chosen, config, confirmed.get("hrsnn")) if chosen is not None else None
     pareto = [_summary(t, config) for t in front]
     points = mc_activity_points(trials, config)
     mc_front = mc_activity_front(points)
@@ -229,6 +266,9 @@ def optimize(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
     if out is not None:
         if chosen is not None:
             how = ("knee of the feasible Pareto front" if config.multi_objective else "best feasible trial")
+            if confirmation is not None:
+                how += (f" among the {config.confirm_top} best, on {config.confirm_seeds} confirmation seeds"
+                        + ("" if confirmed["hrsnn"]["confirmed"] else "; no candidate met the constraints there"))
             e = ((reeval or {}).get("designs", {}).get("optimized", {}).get("efficiency") or {})
             fresh = (f" Re-evaluated E = {e['mean']:.4g} ± {e['std']:.3g} over {e['n']} fresh seeds."
                      if e.get("mean") is not None else "")
@@ -251,6 +291,8 @@ def optimize(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
             rec["design_file"] = str(path)
         files["trials"] = str(write_json_atomic(out / "trials.json", [trial_record(t, config) for t in trials]))
         summary_md = table
+        if confirmation is not None:
+            summary_md += ("\n" if summary_md else "") + confirmation_table(confirmation, config)
         if mc_front:
             summary_md += ("\n" if summary_md else "") + _front_section(mc_front, tuned, config)
         if summary_md:
@@ -267,10 +309,11 @@ def optimize(config: StudyConfig, evaluator: Evaluator | str | None = None, *,
                 studies, out / "mc_activity.png", floor=floor, reference=(reference or {}).get("metrics")))
     walls = [t.user_attrs.get("wall_time_s") for t in trials if t.state.name == "COMPLETE"]
     walls = [w for w in walls if isinstance(w, (int, float))]
-    timings = {"search_wall_s": search_wall, "reeval_wall_s": reeval_wall,
+    timings = {"search_wall_s": search_wall, "confirm_wall_s": confirm_wall, "reeval_wall_s": reeval_wall,
                "total_wall_s": time.perf_counter() - t0,
                "mean_trial_s": float(np.mean(walls)) if walls else None}
-    result = OptimizeResult(best=best, pareto=pareto, mc_activity_front=mc_front, tuned_mrsnn=tuned, reeval=reeval,
+    result = OptimizeResult(best=best, pareto=pareto, mc_activity_front=mc_front, tuned_mrsnn=tuned,
+                            confirmation=confirmation, reeval=reeval,
                             mc_check=check, files=files, timings=timings, table_markdown=table, **base)
     if out is not None:
         files["result"] = str(out / "result.json")

@@ -15,9 +15,11 @@ from .objectives import Constraint, Objective, TaskMetric, parse_constraint, par
 from .space import SearchSpace
 
 SAMPLERS = ("gp", "tpe", "random", "nsga2", "optuna-gp")
-# Re-evaluation seeds start here; search seeds are seed .. seed + search_seeds - 1, so the
-# two sets are disjoint for any search_seeds below this offset.
+# Re-evaluation seeds start here and confirmation seeds at the next offset; search seeds are
+# seed .. seed + search_seeds - 1, so the three sets are disjoint while each count is below
+# REEVAL_SEED_OFFSET (checked in StudyConfig).
 REEVAL_SEED_OFFSET = 100_000
+CONFIRM_SEED_OFFSET = 200_000
 
 
 def design_digest(design: Mapping[str, Any]) -> str:
@@ -74,6 +76,13 @@ class StudyConfig:
         Where reports, figures and design files go.
     reeval_seeds : int
         Fresh seeds for the final re-evaluation (0: none).
+    confirm_seeds : int
+        Seeds (``seed + 200000 + i``) on which the ``confirm_top`` best feasible trials of each
+        study are run again before one is selected: the selection is the best of those whose
+        constraints still hold there (:mod:`hrsnn_hw.optimize.confirm`). 0: select on the search
+        seeds alone. Not part of the fingerprint (it does not change the trials).
+    confirm_top : int
+        How many of each study's best feasible trials are confirmed.
     heartbeat_s, stale_after_s, max_retries, max_consecutive_failures
         Worker liveness and failure handling (see :mod:`hrsnn_hw.optimize.store`).
     figures : bool
@@ -119,6 +128,8 @@ class StudyConfig:
     study_name: str = "hrsnn"
     out: Path | None = None
     reeval_seeds: int = 5
+    confirm_seeds: int = 5
+    confirm_top: int = 5
     heartbeat_s: float = 10.0
     stale_after_s: float = 300.0
     max_retries: int = 3
@@ -143,9 +154,12 @@ class StudyConfig:
         _positive_int(self.workers, "--workers", 1)
         _positive_int(self.search_seeds, "--search-seeds", 1)
         _positive_int(self.reeval_seeds, "--reeval-seeds", 0)
-        if self.search_seeds >= REEVAL_SEED_OFFSET:
-            raise SpecError("too many search seeds", parameter="--search-seeds", value=self.search_seeds,
-                            allowed=f"< {REEVAL_SEED_OFFSET}")
+        _positive_int(self.confirm_seeds, "--confirm-seeds", 0)
+        _positive_int(self.confirm_top, "--confirm-top", 1)
+        for name, count in (("--search-seeds", self.search_seeds), ("--reeval-seeds", self.reeval_seeds),
+                            ("--confirm-seeds", self.confirm_seeds)):
+            if count >= REEVAL_SEED_OFFSET:  # the seed sets would overlap
+                raise SpecError("too many seeds", parameter=name, value=count, allowed=f"< {REEVAL_SEED_OFFSET}")
         if self.n_startup is not None:
             _positive_int(self.n_startup, "--n-startup", 1)
         if not self.storage:
@@ -171,6 +185,10 @@ class StudyConfig:
     @property
     def reeval_seed_list(self) -> list[int]:
         return [self.seed + REEVAL_SEED_OFFSET + i for i in range(self.reeval_seeds)]
+
+    @property
+    def confirm_seed_list(self) -> list[int]:
+        return [self.seed + CONFIRM_SEED_OFFSET + i for i in range(self.confirm_seeds)]
 
     def n_startup_trials(self) -> int:
         """Start-up trials: the user's number, else d + 1 clamped to [3, max(3, budget // 2)]."""

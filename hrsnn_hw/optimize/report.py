@@ -94,6 +94,44 @@ def comparison_table(reeval: Mapping[str, Any], config: StudyConfig, *, mc_check
     return "\n".join(lines) + "\n"
 
 
+def _num(value: Any, fmt: str) -> str:
+    return "n/a" if value is None or isinstance(value, str) else f"{value:{fmt}}"
+
+
+def confirmation_table(confirmation: Mapping[str, Any], config: StudyConfig) -> str:
+    """Markdown: each study's confirmed candidates, their objectives and MC on the search and the
+    confirmation seeds, whether every constraint still holds there, and which one was selected."""
+    seeds = confirmation["seeds"]
+    ref = (confirmation.get("reference") or {}).get("metrics") or {}
+    names = [o.name for o in config.objectives]
+    metrics = [o.metric for o in config.objectives] + ([] if "mc" in [o.metric for o in config.objectives] else ["mc"])
+    labels = [PAIRED_LABELS.get(m, n) for m, n in zip(metrics, names + ["mc"])]
+    lines = [f"Confirmation before selecting: up to {confirmation['top']} best feasible trials of each study, run again "
+             f"on {len(seeds)} confirmation seeds {seeds} (not the search seeds, on which they were chosen, nor the "
+             "fresh re-evaluation seeds); each constraint is checked on these seeds alone"
+             + (f", the MC floor against the reference MRSNN's MC there ({ref['mc']:.4g})" if "mc" in ref else "")
+             + ". The selection is the best candidate whose constraints hold.", ""]
+    head = ["study", "trial"] + [f"{lb} (search)" for lb in labels] + [f"{lb} (confirmation)" for lb in labels]         + ["constraints hold", "selected"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    study_labels = {"hrsnn": "HRSNN", "tuned_mrsnn": "MRSNN (tuned)"}
+    notes = []
+    for key, study in confirmation["studies"].items():
+        for row in study["candidates"]:
+            search = row.get("search_metrics") or {}
+            conf = row.get("metrics") or {}
+            held = "yes" if row["feasible"] else ("failed" if row["errors"] else "no")
+            mark = "yes" if row["trial"] == study["selected"] else ""
+            lines.append("| " + " | ".join([study_labels.get(key, key), str(row["trial"])]
+                                           + [_num(search.get(m), ".4g") for m in metrics]
+                                           + [_num(conf.get(m), ".4g") for m in metrics] + [held, mark]) + " |")
+        if study["selected"] is not None and not study["confirmed"]:
+            notes.append(f"{study_labels.get(key, key)}: no candidate met the constraints on the confirmation seeds; "
+                         f"the least violating one (trial {study['selected']}) is selected.")
+    if notes:
+        lines += [""] + notes
+    return "\n".join(lines) + "\n"
+
+
 def front_table(points: Sequence[Mapping[str, Any]], task_metric: str, *, label: str = "") -> str:
     """Markdown table of an MC-activity front (trial, MC, activity, E, task metric, feasible)."""
     lines = [f"| {label or 'trial'} | MC | activity (spikes/neuron/step) | E = MC/activity | {task_metric} | feasible |",

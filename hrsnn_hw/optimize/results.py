@@ -41,16 +41,21 @@ def pareto_trials(trials: Sequence[FrozenTrial], config: StudyConfig) -> list[Fr
     return [t for t in cands if not any(dominates(list(o.values), list(t.values), dirs) for o in cands if o is not t)]
 
 
+def knee_order(values: Sequence[Sequence[float]], directions: Sequence[str]) -> list[int]:
+    """Indices of objective vectors by their distance to the ideal point after scaling each objective
+    to [0, 1] (the knee first; ties by index)."""
+    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
+    y = np.asarray(values, dtype=np.float64).reshape(len(values), len(directions)) * signs
+    lo, hi = y.min(axis=0), y.max(axis=0)
+    z = (y - lo) / np.where(hi - lo > 0, hi - lo, 1.0)
+    return [int(i) for i in np.argsort(np.sqrt((z ** 2).sum(axis=1)), kind="stable")]
+
+
 def knee_trial(front: Sequence[FrozenTrial], config: StudyConfig) -> FrozenTrial | None:
     """The front member closest to the ideal point after scaling each objective to [0, 1]."""
     if not front:
         return None
-    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in config.directions])
-    y = np.array([t.values for t in front], dtype=np.float64) * signs
-    lo, hi = y.min(axis=0), y.max(axis=0)
-    z = (y - lo) / np.where(hi - lo > 0, hi - lo, 1.0)
-    dist = np.sqrt((z ** 2).sum(axis=1))
-    return front[int(np.argmin(dist))]
+    return front[knee_order([t.values for t in front], config.directions)[0]]
 
 
 def trial_record(t: FrozenTrial, config: StudyConfig) -> dict:
