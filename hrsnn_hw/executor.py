@@ -227,6 +227,20 @@ def check_cluster_address(address: Any, parameter: str = "--cluster") -> str:
     return text
 
 
+def _check_tls_configured(security: Any, address: str) -> None:
+    """A ``tls://`` scheduler is reached with the certificates of Dask's own configuration (read by
+    ``distributed.Security()``); without a CA file and a client certificate there is no TLS
+    context and Dask fails deep inside the connection, so say what to set instead."""
+    if not (security.tls_ca_file and security.tls_client_cert):
+        raise HrsnnError("a tls:// scheduler needs certificates, and Dask's configuration has none",
+                         parameter="--cluster", value=address,
+                         allowed="tls:// with distributed.comm.tls.ca-file, .client.cert (and .client.key) set",
+                         hint="set them in Dask's config file or environment, e.g. "
+                              "DASK_DISTRIBUTED__COMM__TLS__CA_FILE=ca.pem "
+                              "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT=client.pem "
+                              "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY=client.key; or use tcp://")
+
+
 def is_local_address(address: str) -> bool:
     """True when the scheduler runs on this machine (its workers then share this filesystem)."""
     host = (urlsplit(address).hostname or "").lower()
@@ -247,7 +261,9 @@ class DaskExecutor:
     Parameters
     ----------
     address : str
-        The scheduler's address, ``tcp://host:port``.
+        The scheduler's address, ``tcp://host:port`` (or ``tls://host:port``, with the
+        certificates of Dask's configuration: ``distributed.comm.tls.ca-file``,
+        ``.client.cert``, ``.client.key``).
     timeout : float
         Seconds to wait for the scheduler, and for its first worker.
 
@@ -266,6 +282,8 @@ class DaskExecutor:
             raise HrsnnError("running on a cluster needs Dask's distributed package", parameter="--cluster",
                              value=address, hint=_INSTALL_HINT) from None
         self._distributed = distributed
+        if urlsplit(self.address).scheme == "tls":
+            _check_tls_configured(distributed.Security(), address)
         try:
             self.client = distributed.Client(self.address, timeout=float(timeout), set_as_default=False)
         except (OSError, *_TIMEOUTS) as exc:

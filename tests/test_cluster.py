@@ -240,6 +240,30 @@ def test_a_malformed_address_is_refused_naming_the_option(address, tmp_path):
     assert doc["parameter"] == "--cluster" and "tcp://HOST:PORT" in doc["message"]
 
 
+def test_a_tls_scheduler_without_certificates_is_a_clear_error_naming_the_settings(tmp_path):
+    env_clean = {k: v for k, v in os.environ.items() if not k.startswith("DASK_DISTRIBUTED__COMM__TLS")}
+    env = {**env_clean, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-m", "hrsnn_hw", "capacity", "--cluster", "tls://127.0.0.1:8786",
+                          "--cluster-timeout", "1", "--out", str(tmp_path), "--json"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120, env=env)
+    assert out.returncode == 2, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["parameter"] == "--cluster" and "certificates" in doc["message"]
+    assert "DASK_DISTRIBUTED__COMM__TLS__CA_FILE" in doc["hint"] and "Traceback" not in out.stderr
+
+
+def test_a_tls_scheduler_is_reached_with_the_certificates_of_dasks_configuration(tmp_path):
+    # the check reads Dask's configuration: with a CA file and a client certificate set it passes
+    import dask
+    from hrsnn_hw.executor import _check_tls_configured
+    import distributed
+    with dask.config.set({"distributed.comm.tls.ca-file": str(tmp_path / "ca.pem"),
+                          "distributed.comm.tls.client.cert": str(tmp_path / "client.pem")}):
+        _check_tls_configured(distributed.Security(), "tls://127.0.0.1:8786")
+    with pytest.raises(HrsnnError, match="certificates"):
+        _check_tls_configured(distributed.Security(), "tls://127.0.0.1:8786")
+
+
 def test_an_sqlite_study_is_refused_for_a_cluster_on_other_machines(tmp_path):
     out = _cli("optimize", "--quick", "--cluster", "tcp://10.1.2.3:8786", "--out", str(tmp_path), "--json",
                timeout=120)
