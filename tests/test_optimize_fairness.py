@@ -158,7 +158,7 @@ def lucky_floor(design, task="japanese_vowels", *, seed=0, quick=False, profile=
 @pytest.mark.slow
 def test_the_selection_is_confirmed_on_further_seeds_before_it_is_made(design, tmp_path):
     from hrsnn_hw.optimize import REEVAL_SEED_OFFSET
-    from hrsnn_hw.optimize.config import CONFIRM_SEED_OFFSET
+    from hrsnn_hw.optimize import CONFIRM_SEED_OFFSET
     config = _config(design, tmp_path, [f"{CV}=0:1.5"], budget=16, n_startup=16, sampler="random",
                      confirm_seeds=6, confirm_top=16, reeval_seeds=0)
     assert config.confirm_seed_list == [CONFIRM_SEED_OFFSET + i for i in range(6)]

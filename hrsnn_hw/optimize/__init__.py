@@ -11,6 +11,8 @@ study one can run, interrupt, resume and spread over processes and machines:
 * :mod:`.gp_sampler` - a torch-free GP + expected-improvement optuna sampler on scikit-learn;
 * :mod:`.store` - optuna RDB storage (SQLite or a server) with its heartbeat and retry callback, the budget lock;
 * :mod:`.runner` - trial evaluation, the worker loop, parallel worker processes;
+* :mod:`.confirm` - each study's best feasible trials run again on confirmation seeds before one
+  is selected (a constraint met on the search seeds alone does not carry);
 * :mod:`.reeval`, :mod:`.report`, :mod:`.figures`, :mod:`.api` - fresh-seed re-evaluation,
   tables, the MC-activity front, design files and figures, and :func:`optimize` tying them
   together;
@@ -20,7 +22,8 @@ The objective itself (training and measuring a design) is
 ``hrsnn_hw.experiment.evaluate_design``, injected as a callable.
 """
 from .api import OptimizeResult, optimize
-from .config import REEVAL_SEED_OFFSET, SAMPLERS, StudyConfig, make_config
+from .config import CONFIRM_SEED_OFFSET, REEVAL_SEED_OFFSET, SAMPLERS, StudyConfig, make_config
+from .confirm import confirm_selection
 from .gp_sampler import SklearnGPSampler
 from .objectives import (Constraint, Objective, TaskMetric, default_floor, parse_constraint, parse_objectives,
                          task_metric_of)
@@ -35,6 +38,7 @@ from .store import OptimizeError, open_storage
 
 __all__ = [
     "optimize", "OptimizeResult", "StudyConfig", "make_config", "SAMPLERS", "REEVAL_SEED_OFFSET",
+    "CONFIRM_SEED_OFFSET", "confirm_selection",
     "SklearnGPSampler", "make_sampler", "Objective", "Constraint", "TaskMetric", "parse_objectives",
     "parse_constraint", "task_metric_of", "default_floor", "homogeneous_space", "measure_reference", "mrsnn_study",
     "mc_check", "mc_activity_front", "mc_activity_points", "SearchParam", "SearchSpace", "parse_param", "space_from_cli",
