@@ -21,11 +21,12 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-EXPECTED = ("01_design", "02_training_and_ablation", "03_quantization", "04_deploy_and_verify", "05_energy")
+EXPECTED = ("01_design", "02_training_and_ablation", "03_quantization", "04_deploy_and_verify", "05_energy",
+            "06_optimize")
 FAST_LINE = 'FAST = os.environ.get("HRSNN_HW_FAST") == "1"'
 KERNEL_NAME = "hrsnn-hw-notebook-test"
 # Notebooks that start a heavy backend (for -m selection); every one that trains uses Brian2.
-USES_BRIAN2 = {"02_training_and_ablation", "03_quantization", "04_deploy_and_verify", "05_energy"}
+USES_BRIAN2 = {"02_training_and_ablation", "03_quantization", "04_deploy_and_verify", "05_energy", "06_optimize"}
 USES_LAVA = {"04_deploy_and_verify"}
 # Printed lines that show a notebook demonstrated what it is about (not just ran).
 EXPECTED_TEXT = {
@@ -34,6 +35,7 @@ EXPECTED_TEXT = {
     "02_training_and_ablation": ["heterogeneous neurons raise memory capacity:"],
     "04_deploy_and_verify": ["identical: True", "first divergence: Divergence("],
     "05_energy": ["ratios on an equal core budget", "ESN on cpu at batch 1"],
+    "06_optimize": ["selected after confirmation: trial", "MC, optimised HRSNN minus the MRSNN (tuned)"],
 }
 BACKEND_IMPORT = re.compile(r"^\s*(import|from)\s+(brian2|lava)\b", re.MULTILINE)
 
@@ -67,7 +69,7 @@ def _run_marks(stem: str) -> list:
     return marks
 
 
-def test_the_five_notebooks_exist():
+def test_the_six_notebooks_exist():
     assert [p.stem for p in NOTEBOOKS if p.stem in EXPECTED] == list(EXPECTED)
 
 

@@ -107,7 +107,7 @@ def confirmation_table(confirmation: Mapping[str, Any], config: StudyConfig) -> 
     metrics = [o.metric for o in config.objectives] + ([] if "mc" in [o.metric for o in config.objectives] else ["mc"])
     labels = [PAIRED_LABELS.get(m, n) for m, n in zip(metrics, names + ["mc"])]
     lines = [f"Confirmation before selecting: up to {confirmation['top']} best feasible trials of each study, run again "
-             f"on {len(seeds)} confirmation seeds {seeds} (not the search seeds, on which they were chosen, nor the "
+             f"on {len(seeds)} confirmation seed{'' if len(seeds) == 1 else 's'} {seeds} (not the search seeds, on which they were chosen, nor the "
              "fresh re-evaluation seeds); each constraint is checked on these seeds alone"
              + (f", the MC floor against the reference MRSNN's MC there ({ref['mc']:.4g})" if "mc" in ref else "")
              + ". The selection is the best candidate whose constraints hold.", ""]
