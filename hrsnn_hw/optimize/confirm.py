@@ -159,7 +159,7 @@ def confirm_selection(studies: Mapping[str, tuple[StudyConfig, Sequence[FrozenTr
                           else {c.text: math.inf for c in constraints})
             rows.append({"trial": t.number, "search_metrics": t.user_attrs.get("metrics"), "metrics": metrics,
                          "per_seed": per_seed, "errors": errors, "violations": violations,
-                         "feasible": metrics is not None and all(v <= 0 for v in violations.values())})
+                         "feasible": metrics is not None and all(c.holds(violations[c.text]) for c in constraints)})
         chosen = _select(rows, cfg)
         report["studies"][label] = {
             "study_name": cfg.study_name, "search_selected": picked[label][0].number if picked[label] else None,

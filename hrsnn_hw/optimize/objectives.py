@@ -61,6 +61,8 @@ REFERENCES = ("mrsnn",)
 #: Objectives a silent network improves: they carry the MC floor by default.
 SILENCE_REWARDED = frozenset({"efficiency", "activity", "spikes", "energy"})
 MC_FLOOR = "mc>=mrsnn"
+#: Relative tolerance within which a metric equals its bound (floating-point rounding, not noise).
+BOUND_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,19 @@ class Constraint:
         v = metrics.get(self.metric)
         if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
             return math.inf
-        return self.threshold - float(v) if self.op == ">=" else float(v) - self.threshold
+        excess = self.threshold - float(v) if self.op == ">=" else float(v) - self.threshold
+        return 0.0 if abs(excess) <= self.slack else excess
+
+    @property
+    def slack(self) -> float:
+        """How far a metric may pass the bound and still equal it: rounding, not noise. The
+        reference design, averaged in another order or rebuilt from its searched values, must
+        meet its own floor."""
+        return BOUND_RTOL * max(1.0, abs(self.threshold)) if self.resolved else 0.0
+
+    def holds(self, violation: float) -> bool:
+        """Whether a stored violation (optuna's constraint value) is feasible."""
+        return violation <= self.slack
 
 
 def parse_constraint(text: str, task_metric: TaskMetric | None, profile: str | None) -> Constraint:

@@ -16,7 +16,7 @@ from .store import retried_from
 def is_feasible(trial: FrozenTrial, config: StudyConfig) -> bool:
     """Every configured constraint recorded and satisfied (``c <= 0``)."""
     cons = trial.constraints
-    return all(c.text in cons and cons[c.text] <= 0.0 for c in config.constraints)
+    return all(c.text in cons and c.holds(cons[c.text]) for c in config.constraints)
 
 
 def usable(trials: Sequence[FrozenTrial], config: StudyConfig) -> list[FrozenTrial]:
