@@ -30,16 +30,13 @@ from ..evaluation import EvalJob, Evaluator, evaluate_many
 from ..executor import Executor
 from ..io import to_jsonable
 from .config import StudyConfig
-from .mrsnn import reference_design
+from .mrsnn import measure_reference
 from .objectives import Constraint, dominates
 from .results import knee_order, pareto_trials, usable
 from .runner import average_metrics
 from .store import OptimizeError
 
 __all__ = ["candidates", "confirm_selection"]
-
-_REFERENCE = "reference"
-
 
 def candidates(trials: Sequence[FrozenTrial], config: StudyConfig) -> list[FrozenTrial]:
     """The ``config.confirm_top`` trials a study would select on its search seeds, best first.
@@ -106,7 +103,7 @@ def confirm_selection(studies: Mapping[str, tuple[StudyConfig, Sequence[FrozenTr
     Returns
     -------
     dict
-        ``{"seeds", "top", "reference": {"metrics", "per_seed"} or None, "studies": {label:
+        ``{"seeds", "top", "reference": {"metrics", "per_seed", "seeds"} or None, "studies": {label:
         {"study_name", "search_selected", "selected", "confirmed", "candidates": [{"trial",
         "search_metrics", "metrics", "per_seed", "errors", "violations", "feasible"}]}}}``;
         ``selected`` is a trial number (None when the study has no feasible trial).
@@ -114,17 +111,16 @@ def confirm_selection(studies: Mapping[str, tuple[StudyConfig, Sequence[FrozenTr
     Raises
     ------
     OptimizeError
-        When the reference MRSNN fails on a confirmation seed (the floor cannot be checked).
+        When the reference MRSNN fails on a confirmation seed (the floor cannot be checked;
+        :func:`hrsnn_hw.optimize.mrsnn.measure_reference`).
     """
     first = next(iter(studies.values()))[0]
     seeds = first.confirm_seed_list
     options = {"quick": first.quick, "profile": first.profile, "epochs": first.epochs}
     picked = {label: candidates(trials, cfg) for label, (cfg, trials) in studies.items()}
     needs_reference = any(c.reference for cfg, _ in studies.values() for c in cfg.constraints)
+    reference = measure_reference(first, evaluator, executor=executor, seeds=seeds) if needs_reference else None
     jobs = []
-    if needs_reference:
-        design = reference_design(first)
-        jobs += [EvalJob(label=_REFERENCE, design=design, task=first.task, seed=s, options=options) for s in seeds]
     for label, (cfg, _) in studies.items():
         for t in picked[label]:
             design = cfg.space.apply(cfg.base_design, t.params)
@@ -135,15 +131,6 @@ def confirm_selection(studies: Mapping[str, tuple[StudyConfig, Sequence[FrozenTr
     for o in outcomes:
         by_label.setdefault(o.job.label, []).append(o)
 
-    reference = None
-    if needs_reference:
-        failed = [o for o in by_label[_REFERENCE] if not o.ok]
-        if failed:
-            raise OptimizeError("the reference MRSNN could not be evaluated on a confirmation seed",
-                                parameter=f"mrsnn seed {failed[0].job.seed}", value=failed[0].error,
-                                hint="the MC floor is checked against it; or pass --confirm-seeds 0")
-        per_seed = [dict(o.metrics) for o in by_label[_REFERENCE]]
-        reference = {"metrics": average_metrics(per_seed), "per_seed": per_seed}
 
     report: dict[str, Any] = {"seeds": seeds, "top": first.confirm_top,
                               "reference": to_jsonable(reference), "studies": {}}

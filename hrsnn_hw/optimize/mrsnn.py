@@ -40,8 +40,8 @@ def homogeneous_space(space: SearchSpace) -> SearchSpace | None:
 
 
 def measure_reference(config: StudyConfig, evaluator: Evaluator | str | None, *,
-                      executor: "Executor | None" = None) -> dict:
-    """The reference MRSNN's metrics on the search seeds.
+                      executor: "Executor | None" = None, seeds: list[int] | None = None) -> dict:
+    """The reference MRSNN's metrics on the search seeds (or on ``seeds``).
 
     Returns
     -------
@@ -54,17 +54,18 @@ def measure_reference(config: StudyConfig, evaluator: Evaluator | str | None, *,
         When the reference design cannot be evaluated (no threshold, no comparison).
     """
     design = reference_design(config)
+    seeds = list(config.search_seed_list if seeds is None else seeds)
     jobs = [EvalJob(label="mrsnn", design=design, task=config.task, seed=s,
                     options={"quick": config.quick, "profile": config.profile, "epochs": config.epochs})
-            for s in config.search_seed_list]
+            for s in seeds]
     outcomes = evaluate_many(jobs, evaluator, executor=executor, workers=min(config.workers, len(jobs)))
     failed = [o for o in outcomes if not o.ok]
     if failed:
-        raise OptimizeError("the reference MRSNN could not be evaluated on the search seeds",
-                            parameter=f"mrsnn seed {failed[0].job.seed}", value=failed[0].error,
+        raise OptimizeError("the reference MRSNN could not be evaluated", parameter=f"mrsnn seed {failed[0].job.seed}",
+                            value=failed[0].error,
                             hint="the study's constraints and comparison need it; check the base design and task")
     per_seed = [dict(o.metrics) for o in outcomes]
-    return {"metrics": average_metrics(per_seed), "per_seed": per_seed, "seeds": config.search_seed_list}
+    return {"metrics": average_metrics(per_seed), "per_seed": per_seed, "seeds": seeds}
 
 
 def resolve_constraints(config: StudyConfig, reference: Mapping[str, Any]) -> StudyConfig:
