@@ -31,10 +31,9 @@ from ..executor import Executor
 from ..io import to_jsonable
 from .config import StudyConfig
 from .mrsnn import measure_reference
-from .objectives import Constraint, dominates
-from .results import knee_order, pareto_trials, usable
+from .objectives import Constraint
+from .results import knee_order, non_dominated, pareto_trials, ranked_feasible
 from .runner import average_metrics
-from .store import OptimizeError
 
 __all__ = ["candidates", "confirm_selection"]
 
@@ -48,8 +47,7 @@ def candidates(trials: Sequence[FrozenTrial], config: StudyConfig) -> list[Froze
         front = pareto_trials(trials, config)
         ordered = [front[i] for i in knee_order([t.values for t in front], config.directions)] if front else []
     else:
-        sign = -1.0 if config.directions[0] == "maximize" else 1.0
-        ordered = sorted(usable(trials, config), key=lambda t: (sign * t.values[0], t.number))
+        ordered = ranked_feasible(trials, config)
     return ordered[:config.confirm_top]
 
 
@@ -57,10 +55,7 @@ def _resolved(constraints: Sequence[Constraint], reference: Mapping[str, Any] | 
     """Reference constraints re-resolved to the reference's value on the confirmation seeds."""
     out = []
     for c in constraints:
-        if c.reference:
-            if reference is None:
-                raise OptimizeError("a reference constraint needs the reference on the confirmation seeds",
-                                    parameter=c.text, value=None)
+        if c.reference:  # the caller measured the reference whenever a constraint names it
             c = c.with_threshold(float(reference[c.metric]))
         out.append(c)
     return out
@@ -72,9 +67,8 @@ def _select(rows: list[dict], config: StudyConfig) -> dict | None:
     if feasible:
         values = [[o.value(r["metrics"]) for o in config.objectives] for r in feasible]
         if config.multi_objective:
-            dirs = config.directions
-            front = [i for i, v in enumerate(values) if not any(dominates(w, v, dirs) for w in values)]
-            return feasible[front[knee_order([values[i] for i in front], dirs)[0]]]
+            front = non_dominated(values, config.directions)
+            return feasible[front[knee_order([values[i] for i in front], config.directions)[0]]]
         sign = -1.0 if config.directions[0] == "maximize" else 1.0
         return min(zip(feasible, values), key=lambda rv: sign * rv[1][0])[0]
     measured = [r for r in rows if r["metrics"] is not None]
@@ -130,7 +124,6 @@ def confirm_selection(studies: Mapping[str, tuple[StudyConfig, Sequence[FrozenTr
     by_label: dict[str, list] = {}
     for o in outcomes:
         by_label.setdefault(o.job.label, []).append(o)
-
 
     report: dict[str, Any] = {"seeds": seeds, "top": first.confirm_top,
                               "reference": to_jsonable(reference), "studies": {}}

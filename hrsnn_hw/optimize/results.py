@@ -25,20 +25,28 @@ def usable(trials: Sequence[FrozenTrial], config: StudyConfig) -> list[FrozenTri
             and all(math.isfinite(v) for v in t.values) and is_feasible(t, config)]
 
 
+def ranked_feasible(trials: Sequence[FrozenTrial], config: StudyConfig) -> list[FrozenTrial]:
+    """Feasible trials of a single-objective study, best search-time value first (ties by number)."""
+    sign = -1.0 if config.directions[0] == "maximize" else 1.0
+    return sorted(usable(trials, config), key=lambda t: (sign * t.values[0], t.number))
+
+
 def best_trial(trials: Sequence[FrozenTrial], config: StudyConfig) -> FrozenTrial | None:
     """Best feasible trial of a single-objective study by its search-time value (None if none)."""
-    cands = usable(trials, config)
-    if not cands:
-        return None
-    sign = -1.0 if config.directions[0] == "maximize" else 1.0
-    return min(cands, key=lambda t: (sign * t.values[0], t.number))
+    ranked = ranked_feasible(trials, config)
+    return ranked[0] if ranked else None
+
+
+def non_dominated(values: Sequence[Sequence[float]], directions: Sequence[str]) -> list[int]:
+    """Indices of the objective vectors no other vector Pareto-dominates, in input order."""
+    vecs = [list(v) for v in values]
+    return [i for i, v in enumerate(vecs) if not any(dominates(w, v, directions) for w in vecs)]
 
 
 def pareto_trials(trials: Sequence[FrozenTrial], config: StudyConfig) -> list[FrozenTrial]:
     """Feasible non-dominated trials, by trial number."""
     cands = usable(trials, config)
-    dirs = config.directions
-    return [t for t in cands if not any(dominates(list(o.values), list(t.values), dirs) for o in cands if o is not t)]
+    return [cands[i] for i in non_dominated([t.values for t in cands], config.directions)]
 
 
 def knee_order(values: Sequence[Sequence[float]], directions: Sequence[str]) -> list[int]:
@@ -95,7 +103,6 @@ def mc_activity_front(points: Sequence[dict]) -> list[dict]:
     This is the trade-off E = MC / activity folds into one number: each point of the front is
     the most MC the study found at its activity.
     """
-    dirs = ["maximize", "minimize"]
-    front = [p for p in points
-             if not any(dominates([o["mc"], o["activity"]], [p["mc"], p["activity"]], dirs) for o in points)]
+    keep = non_dominated([[p["mc"], p["activity"]] for p in points], ["maximize", "minimize"])
+    front = [points[i] for i in keep]
     return sorted(front, key=lambda p: (p["activity"], -p["mc"], p["trial"]))
